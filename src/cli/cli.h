@@ -1,0 +1,34 @@
+/* The cloak command line: a table of subcommands, one file each. */
+#ifndef CLOAK_CLI_H
+#define CLOAK_CLI_H
+
+#include "cloak/base.h"
+
+/* Exit codes (documented in README "Exit codes"). */
+#define CLI_OK 0
+#define CLI_FAIL 1  /* the operation failed or was refused */
+#define CLI_USAGE 2 /* bad command line */
+
+typedef struct {
+    const char *group; /* "enclave", ... */
+    const char *name;  /* "sign", ... */
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+} cli_command;
+
+int cmd_enclave_keygen(int argc, char **argv);
+int cmd_enclave_sign(int argc, char **argv);
+int cmd_enclave_info(int argc, char **argv);
+int cmd_enclave_quote(int argc, char **argv);
+int cmd_enclave_edger8r(int argc, char **argv);
+
+/* Print "cloak: <msg>" to stderr and return CLI_FAIL. */
+int cli_fail(const cloak_error *why);
+/* Print a usage error and a pointer to --help; return CLI_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Parse an unsigned decimal/hex integer no larger than max. Returns 0 on success. */
+int cli_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
+/* Parse a size: digits with optional K, M or G suffix (powers of 1024). */
+int cli_parse_size(const char *s, unsigned long long *out);
+
+#endif

@@ -1,0 +1,103 @@
+/* cloak: one binary, subcommands dispatched from a table. */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+
+static const cli_command commands[] = {
+    {"enclave", "keygen", "create an RSA-3072 enclave signing key", cmd_enclave_keygen},
+    {"enclave", "sign", "sign an enclave shared object into a signed image", cmd_enclave_sign},
+    {"enclave", "info", "show a signed image's identity", cmd_enclave_info},
+    {"enclave", "quote", "load a signed image and write its SGX DCAP quote", cmd_enclave_quote},
+    {"enclave", "edger8r", "generate host/enclave stubs from an interface (EDL) file",
+     cmd_enclave_edger8r},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+int cli_fail(const cloak_error *why)
+{
+    fprintf(stderr, "cloak: %s\n", why && why->msg[0] ? why->msg : "failed");
+    return CLI_FAIL;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "cloak %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nRun 'cloak %s --help' for usage.\n", cmd);
+    return CLI_USAGE;
+}
+
+int cli_parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+    if (!s || !*s || *s == '-') return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *end || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_size(const char *s, unsigned long long *out)
+{
+    if (!s || !*s || *s == '-') return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10), mul = 1;
+    if (errno || end == s) return -1;
+    if (*end == 'K' || *end == 'k') mul = 1ull << 10, end++;
+    else if (*end == 'M' || *end == 'm') mul = 1ull << 20, end++;
+    else if (*end == 'G' || *end == 'g') mul = 1ull << 30, end++;
+    if (*end || v > (1ull << 40) / mul) return -1;
+    *out = v * mul;
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: cloak <group> <command> [options]\n\n");
+    const char *group = "";
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(group, commands[i].group)) {
+            group = commands[i].group;
+            fprintf(f, "%s:\n", group);
+        }
+        fprintf(f, "  cloak %s %-9s %s\n", commands[i].group, commands[i].name, commands[i].summary);
+    }
+    fprintf(f, "\nEach command takes --help. Exit codes: 0 success, 1 failed or refused, 2 usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_USAGE : CLI_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("cloak 0.1.0\n");
+        return CLI_OK;
+    }
+    int group_known = 0;
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(argv[1], commands[i].group)) continue;
+        group_known = 1;
+        if (argc >= 3 && !strcmp(argv[2], commands[i].name))
+            return commands[i].run(argc - 2, argv + 2);
+    }
+    if (group_known && (argc < 3 || !strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+        usage(argc < 3 ? stderr : stdout);
+        return argc < 3 ? CLI_USAGE : CLI_OK;
+    }
+    fprintf(stderr, "cloak: unknown command '%s%s%s'\n", argv[1], argc >= 3 ? " " : "",
+            argc >= 3 ? argv[2] : "");
+    usage(stderr);
+    return CLI_USAGE;
+}
