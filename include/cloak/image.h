@@ -9,15 +9,17 @@
  *     32  32  mrsigner   SHA-256 over the signer's RSA modulus, 384 bytes little-endian (as SGX)
  *     64  2   product_id
  *     66  2   svn
- *     68  4   flags (bit 0 = debug)
- *     72  8   heap bytes
+ *     68  4   flags (bit 0 = debug; other bits must be zero)
+ *     72  8   heap bytes (1 .. CLOAK_IMAGE_MAX_HEAP = 1 TiB)
  *     80  8   code_len (length of the shared object)
  *     88  4   signer public exponent (3 or 65537)
  *     92  36  reserved, zero
- *     128 384 signer modulus, big-endian
+ *     128 384 signer modulus, big-endian, exactly 3072 bits (top bit set)
  *   code (code_len bytes: the ELF shared object)
  *   signature (384 bytes): RSASSA-PKCS1-v1_5 with SHA-256 over bytes [0, 16 + 512) (header and
- *   manifest), by the RSA-3072 key whose modulus the manifest carries.
+ *   manifest), by the RSA-3072 key whose modulus the manifest carries; stored big-endian as
+ *   PKCS#1 defines it (what `openssl dgst -sign` writes). Nothing follows the signature.
+ * The code is covered by the signature only through mrenclave: open recomputes it.
  *
  * Measurement (MRENCLAVE analogue), version 1:
  *   SHA-256( "cloak-mrenclave-v1" (18 bytes, no NUL) | u64 heap | u64 code_len | code bytes )
@@ -45,6 +47,8 @@ extern "C" {
 #define CLOAK_IMAGE_RSA_BITS 3072
 #define CLOAK_IMAGE_FLAG_DEBUG 1u
 #define CLOAK_IMAGE_DEFAULT_HEAP (64u << 20)
+/* Largest heap an image may declare (1 TiB); open refuses 0 or more than this. */
+#define CLOAK_IMAGE_MAX_HEAP (1ull << 40)
 
 typedef struct {
     uint8_t mrenclave[CLOAK_MEASUREMENT_BYTES];
