@@ -60,7 +60,8 @@ static volatile uint64_t sink;
 
 int ecall_process(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len)
 {
-    for (size_t i = 0; i < in_len; i++) sink += in[i];
+    for (size_t i = 0; i < in_len; i++)
+        sink += in[i];
     memset(out, 0xab, out_len);
     return 1;
 }
@@ -71,7 +72,8 @@ uint64_t ecall_add(uint64_t a, uint64_t b)
 void ecall_greet(const char *name, uint32_t *vals, size_t n)
 {
     sink += name ? strlen(name) : 0;
-    for (size_t i = 0; i < n; i++) vals[i] += 1;
+    for (size_t i = 0; i < n; i++)
+        vals[i] += 1;
 }
 int64_t ecall_types(int8_t a, uint8_t b, int16_t c, uint16_t d, int32_t e, uint32_t f, int64_t g,
                     uint64_t h, int i, unsigned j, unsigned k, long l, unsigned long m, size_t n,
@@ -96,12 +98,11 @@ void ecall_fixed(const void *key, uint32_t *words, size_t *got, const uint64_t *
 int ecall_signed_count(const int16_t *vals, int n)
 {
     int s = 0;
-    for (int i = 0; i < n; i++) s += vals[i];
+    for (int i = 0; i < n; i++)
+        s += vals[i];
     return s;
 }
-void ecall_nothing(void)
-{
-}
+void ecall_nothing(void) {}
 void ecall_inout_one(int32_t *x)
 {
     *x = (int32_t)((uint32_t)*x * 3u);
@@ -112,7 +113,8 @@ int ecall_call_host(const char *msg, char *buf, size_t cap, size_t *got)
     uint32_t vals[3] = {1, 2, 3}, scaled = 0;
     if (ocall_print(msg) == CLOAK_OK) sink++;
     if (ocall_fetch(&r, (uint8_t *)buf, cap, got) == CLOAK_OK && *got <= cap)
-        for (size_t i = 0; i < *got; i++) sink += (uint8_t)buf[i];
+        for (size_t i = 0; i < *got; i++)
+            sink += (uint8_t)buf[i];
     if (ocall_scale(&scaled, vals, 3, 7) == CLOAK_OK) sink += vals[0] + vals[2] + scaled;
     if (ocall_void() == CLOAK_OK) sink++;
     return r;

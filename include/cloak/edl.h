@@ -25,9 +25,9 @@ extern "C" {
 /* Strings ([in, string]) may be at most this long, not counting the NUL. */
 #define CLOAK_EDL_STRING_MAX ((size_t)1 << 20)
 /* Parser limits (keep hostile input bounded). */
-#define CLOAK_EDL_MAX_FUNCS 4096  /* per trusted / untrusted list */
-#define CLOAK_EDL_MAX_PARAMS 64   /* per function */
-#define CLOAK_EDL_MAX_IDENT 128   /* characters in a name */
+#define CLOAK_EDL_MAX_FUNCS 4096 /* per trusted / untrusted list */
+#define CLOAK_EDL_MAX_PARAMS 64  /* per function */
+#define CLOAK_EDL_MAX_IDENT 128  /* characters in a name */
 
 typedef enum {
     CLOAK_EDL_VOID = 0, /* return type, or element type of a size= pointer */

@@ -102,7 +102,8 @@ int cmd_enclave_edger8r(int argc, char **argv)
         }
     }
     if (optind != argc - 1)
-        return cli_usage_error(CMD, optind == argc ? "no EDL file given" : "give exactly one EDL file");
+        return cli_usage_error(CMD,
+                               optind == argc ? "no EDL file given" : "give exactly one EDL file");
     if (!which) which = CLOAK_EDL_GEN_BOTH;
 
     int ret = CLI_FAIL;

@@ -14,6 +14,9 @@ static const cli_command commands[] = {
     {"enclave", "quote", "load a signed image and write its SGX DCAP quote", cmd_enclave_quote},
     {"enclave", "edger8r", "generate host/enclave stubs from an interface (EDL) file",
      cmd_enclave_edger8r},
+    {"evidence", "verify", "verify an SGX/TDX quote or SEV-SNP report; print its claims",
+     cmd_evidence_verify},
+    {"evidence", "show", "print the fields of evidence without verifying it", cmd_evidence_show},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -49,17 +49,21 @@ typedef struct {
 static void emit(gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void emit(gen *g, const char *fmt, ...)
 {
-    char tmp[1024];
-    va_list ap;
+    char tmp[512], *big = NULL;
+    va_list ap, ap2;
     va_start(ap, fmt);
+    va_copy(ap2, ap);
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    if (n >= 0 && (size_t)n >= sizeof tmp && (big = malloc((size_t)n + 1)))
+        vsnprintf(big, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
     va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        /* names are at most CLOAK_EDL_MAX_IDENT, so no generated line comes close */
+    if (n < 0 || ((size_t)n >= sizeof tmp && !big)) {
         g->b.failed = 1;
         return;
     }
-    cloak_buf_put(&g->b, tmp, (size_t)n);
+    cloak_buf_put(&g->b, big ? big : tmp, (size_t)n);
+    free(big);
 }
 
 static int is_signed(cloak_edl_type t)
@@ -93,7 +97,8 @@ static size_t fixed_request(const cloak_edl_func *f)
 static size_t fixed_reply(const cloak_edl_func *f)
 {
     size_t n = f->ret != CLOAK_EDL_VOID ? 8 : 0;
-    for (size_t i = 0; i < f->nparams; i++) n += has_out(&f->params[i]) ? 8 : 0;
+    for (size_t i = 0; i < f->nparams; i++)
+        n += has_out(&f->params[i]) ? 8 : 0;
     return n;
 }
 
@@ -147,12 +152,15 @@ static void emit_proto(gen *g, const cloak_edl_func *f, int kind, const char *pf
 /* Integer <-> u64le conversions, range-checked on the way in. */
 static void emit_encode(gen *g, cloak_edl_type t, const char *var)
 {
-    if (t == CLOAK_EDL_BOOL) emit(g, "(uint64_t)(%s ? 1 : 0)", var);
-    else if (is_signed(t)) emit(g, "(uint64_t)(int64_t)%s", var);
-    else emit(g, "(uint64_t)%s", var);
+    if (t == CLOAK_EDL_BOOL)
+        emit(g, "(uint64_t)(%s ? 1 : 0)", var);
+    else if (is_signed(t))
+        emit(g, "(uint64_t)(int64_t)%s", var);
+    else
+        emit(g, "(uint64_t)%s", var);
 }
 
-/* Emit the statement that fails the current function with `code` and `msg`. The caller side
+/* Emit the statement that fails the current function with `code` and a message. The caller side
  * (stubs) returns a bare code: its user gets no message channel. The callee side (handlers)
  * reports through edl_bad: cloak_trusted_fail inside the enclave, the bare code on the host. */
 typedef struct {
@@ -193,29 +201,36 @@ static void emit_decode(const ctx *c, cloak_edl_type t, const char *var, const c
 }
 
 /* edl_n_<name> = the byte count of pointer parameter p, from the typed value of its size=/
- * count= parameter (already a local: edl_p_<len param>). Strings are handled by the caller. */
+ * count= parameter (already a local: edl_p_<len param>). Not for strings: their length is
+ * measured (caller) or read from the message (callee). */
 static void emit_nbytes(const ctx *c, const cloak_edl_param *p)
 {
     gen *g = c->g;
     char elem[64], count[CLOAK_EDL_MAX_IDENT + 32];
-    if (p->type == CLOAK_EDL_VOID || p->len_kind == CLOAK_EDL_LEN_SIZE) snprintf(elem, sizeof elem, "1");
-    else snprintf(elem, sizeof elem, "sizeof(%s)", tname(p->type));
+    if (p->type == CLOAK_EDL_VOID || p->len_kind == CLOAK_EDL_LEN_SIZE)
+        snprintf(elem, sizeof elem, "1");
+    else
+        snprintf(elem, sizeof elem, "sizeof(%s)", tname(p->type));
     if (p->len_kind == CLOAK_EDL_LEN_ONE) {
         emit(g, "    edl_n_%s = %s;\n", p->name, elem);
         return;
     }
     const cloak_edl_param *lp = p->len_param >= 0 ? &c->f->params[p->len_param] : NULL;
-    if (lp) snprintf(count, sizeof count, "(uint64_t)edl_p_%s", lp->name);
-    else snprintf(count, sizeof count, "%lluu", (unsigned long long)p->len_value);
-    emit(g, "    if (%s%s%sedl_nbytes(%s, %s, &edl_n_%s))", lp && is_signed(lp->type) ? "edl_p_" : "",
-         lp && is_signed(lp->type) ? lp->name : "", lp && is_signed(lp->type) ? " < 0 || " : "",
-         count, elem, p->name);
+    if (lp)
+        snprintf(count, sizeof count, "(uint64_t)edl_p_%s", lp->name);
+    else
+        snprintf(count, sizeof count, "%lluu", (unsigned long long)p->len_value);
+    if (lp && is_signed(lp->type))
+        emit(g, "    if (edl_p_%s < 0 || edl_nbytes(%s, %s, &edl_n_%s))", lp->name, count, elem,
+             p->name);
+    else
+        emit(g, "    if (edl_nbytes(%s, %s, &edl_n_%s))", count, elem, p->name);
     fail(c, "CLOAK_EINVAL", p->name,
          p->len_kind == CLOAK_EDL_LEN_SIZE ? "size is negative or too large"
                                            : "count is negative or count * element size overflows");
 }
 
-/* "length is not size=in_len", "capacity is not count=4 elements", ... */
+/* "length does not match size=in_len", "capacity is not one size_t", ... */
 static void describe_len(const ctx *c, const cloak_edl_param *p, const char *what, char *buf,
                          size_t cap)
 {
@@ -225,8 +240,7 @@ static void describe_len(const ctx *c, const cloak_edl_param *p, const char *wha
     else if (p->len_param >= 0)
         snprintf(buf, cap, "%s does not match %s=%s", what, kw, c->f->params[p->len_param].name);
     else
-        snprintf(buf, cap, "%s does not match %s=%llu", what, kw,
-                 (unsigned long long)p->len_value);
+        snprintf(buf, cap, "%s does not match %s=%llu", what, kw, (unsigned long long)p->len_value);
 }
 
 /* Declarations of the per-parameter locals shared by both roles. */
@@ -248,7 +262,8 @@ static void emit_locals(const ctx *c)
             if (has_out(p)) emit(g, "    const uint8_t *edl_b_%s = NULL;\n", n);
             continue;
         }
-        if (has_in(p)) emit(g, "    uint64_t edl_l_%s = 0;\n    const uint8_t *edl_b_%s = NULL;\n", n, n);
+        if (has_in(p))
+            emit(g, "    uint64_t edl_l_%s = 0;\n    const uint8_t *edl_b_%s = NULL;\n", n, n);
         if (has_out(p)) emit(g, "    uint64_t edl_c_%s = 0;\n", n);
         emit(g, "    void *edl_m_%s = NULL;\n", n);
     }
@@ -263,8 +278,8 @@ static void emit_caller(gen *g, const cloak_edl_func *f, uint32_t id)
     emit(g, "\n{\n");
     emit_locals(&c);
     emit(g, "    uint8_t *edl_req = NULL, *edl_rep = NULL, *edl_w = NULL;\n");
-    emit(g, "    size_t edl_req_len = %zu, edl_rep_cap = %zu, edl_rep_len = 0;\n",
-         fixed_request(f), fixed_reply(f));
+    emit(g, "    size_t edl_req_len = %zu, edl_rep_cap = %zu, edl_rep_len = 0;\n", fixed_request(f),
+         fixed_reply(f));
     if (!g->trusted) emit(g, "    cloak_error edl_why;\n\n    if (!edl_enclave) goto out;\n");
     emit(g, "\n");
     /* sizes; pointers must be valid for their length */
@@ -278,12 +293,15 @@ static void emit_caller(gen *g, const cloak_edl_func *f, uint32_t id)
             emit(g, "        edl_n_%s++;\n    }\n", n);
         } else {
             emit_nbytes(&c, p);
-            if (p->len_kind == CLOAK_EDL_LEN_ONE) emit(g, "    if (!edl_p_%s) goto out;\n", n);
-            else emit(g, "    if (!edl_p_%s && edl_n_%s) goto out;\n", n, n);
+            if (p->len_kind == CLOAK_EDL_LEN_ONE)
+                emit(g, "    if (!edl_p_%s) goto out;\n", n);
+            else
+                emit(g, "    if (!edl_p_%s && edl_n_%s) goto out;\n", n, n);
         }
         emit(g, "    if (edl_add(&%s, edl_n_%s)) goto out;\n",
              has_in(p) ? "edl_req_len" : "edl_rep_cap", n);
-        if (has_in(p) && has_out(p)) emit(g, "    if (edl_add(&edl_rep_cap, edl_n_%s)) goto out;\n", n);
+        if (has_in(p) && has_out(p))
+            emit(g, "    if (edl_add(&edl_rep_cap, edl_n_%s)) goto out;\n", n);
     }
     emit(g, "    edl_rc = CLOAK_ENOMEM;\n");
     /* calloc: with nothing to send, compilers would see an unwritten buffer passed as const */
@@ -302,16 +320,22 @@ static void emit_caller(gen *g, const cloak_edl_func *f, uint32_t id)
             continue;
         }
         if (has_in(p))
-            emit(g, "    edl_w = edl_put_u64(edl_w, edl_n_%s);\n"
-                    "    edl_w = edl_put_bytes(edl_w, edl_p_%s, edl_n_%s);\n", n, n, n);
+            emit(g,
+                 "    edl_w = edl_put_u64(edl_w, edl_n_%s);\n"
+                 "    edl_w = edl_put_bytes(edl_w, edl_p_%s, edl_n_%s);\n",
+                 n, n, n);
         if (has_out(p)) emit(g, "    edl_w = edl_put_u64(edl_w, edl_n_%s);\n", n);
     }
     if (g->trusted)
-        emit(g, "    edl_rc = edl_transport(cloak_trusted_ocall(%uu, edl_req, edl_req_len, edl_rep, "
-                "edl_rep_cap, &edl_rep_len));\n", id);
+        emit(g,
+             "    edl_rc = edl_transport(cloak_trusted_ocall(%uu, edl_req, edl_req_len, edl_rep, "
+             "edl_rep_cap, &edl_rep_len));\n",
+             id);
     else
-        emit(g, "    edl_rc = cloak_enclave_call(edl_enclave, %uu, edl_req, edl_req_len, edl_rep, "
-                "edl_rep_cap,\n                                &edl_rep_len, &edl_why);\n", id);
+        emit(g,
+             "    edl_rc = cloak_enclave_call(edl_enclave, %uu, edl_req, edl_req_len, edl_rep, "
+             "edl_rep_cap,\n                                &edl_rep_len, &edl_why);\n",
+             id);
     emit(g, "    if (edl_rc != CLOAK_OK) goto out;\n");
     emit(g, "    /* the reply must have exactly the layout asked for */\n");
     emit(g, "    edl_rc = CLOAK_EINVAL;\n    if (edl_rep_len > edl_rep_cap) goto out;\n");
@@ -323,14 +347,17 @@ static void emit_caller(gen *g, const cloak_edl_func *f, uint32_t id)
     for (size_t i = 0; i < f->nparams; i++) {
         const char *n = f->params[i].name;
         if (has_out(&f->params[i]))
-            emit(g, "    if (edl_take_u64(&edl_r, &edl_v) || edl_v != edl_n_%s ||\n"
-                    "        edl_take_ref(&edl_r, edl_v, &edl_b_%s))\n        goto out;\n", n, n);
+            emit(g,
+                 "    if (edl_take_u64(&edl_r, &edl_v) || edl_v != edl_n_%s ||\n"
+                 "        edl_take_ref(&edl_r, edl_v, &edl_b_%s))\n        goto out;\n",
+                 n, n);
     }
     emit(g, "    if (edl_r.off != edl_r.len) goto out;\n");
     emit(g, "    /* checked: now write the caller's buffers */\n");
     for (size_t i = 0; i < f->nparams; i++) {
         const char *n = f->params[i].name;
-        if (has_out(&f->params[i])) emit(g, "    edl_copy(edl_p_%s, edl_b_%s, edl_n_%s);\n", n, n, n);
+        if (has_out(&f->params[i]))
+            emit(g, "    edl_copy(edl_p_%s, edl_b_%s, edl_n_%s);\n", n, n, n);
     }
     if (f->ret != CLOAK_EDL_VOID) emit(g, "    if (edl_retval) *edl_retval = edl_rv;\n");
     emit(g, "    edl_rc = CLOAK_OK;\nout:\n");
@@ -343,16 +370,19 @@ static void emit_callee(gen *g, const cloak_edl_func *f)
 {
     ctx c = {g, f, 1};
     char ind[CLOAK_EDL_MAX_IDENT + 32];
-    int w = snprintf(ind, sizeof ind, "static cloak_err edl_%c_%s(", g->trusted ? 'h' : 'd', f->name);
+    int w =
+        snprintf(ind, sizeof ind, "static cloak_err edl_%c_%s(", g->trusted ? 'h' : 'd', f->name);
     memset(ind, ' ', (size_t)w);
     ind[w] = 0;
     if (g->trusted)
-        emit(g, "static cloak_err edl_h_%s(const uint8_t *edl_in, size_t edl_in_len,\n"
-                "%suint8_t *edl_out, size_t edl_out_cap, size_t *edl_out_len)\n{\n",
+        emit(g,
+             "static cloak_err edl_h_%s(const uint8_t *edl_in, size_t edl_in_len,\n"
+             "%suint8_t *edl_out, size_t edl_out_cap, size_t *edl_out_len)\n{\n",
              f->name, ind);
     else
-        emit(g, "static cloak_err edl_d_%s(void *edl_ctx, const uint8_t *edl_in, size_t edl_in_len,\n"
-                "%suint8_t *edl_out, size_t edl_out_cap, size_t *edl_out_len)\n{\n",
+        emit(g,
+             "static cloak_err edl_d_%s(void *edl_ctx, const uint8_t *edl_in, size_t edl_in_len,\n"
+             "%suint8_t *edl_out, size_t edl_out_cap, size_t *edl_out_len)\n{\n",
              f->name, ind);
     emit(g, "    static const char edl_fn[] = \"%s\";\n", f->name);
     emit_locals(&c);
@@ -372,7 +402,9 @@ static void emit_callee(gen *g, const cloak_edl_func *f)
             continue;
         }
         if (has_in(p)) {
-            emit(g, "    if (edl_take_u64(&edl_r, &edl_l_%s) || edl_take_ref(&edl_r, edl_l_%s, &edl_b_%s))",
+            emit(g,
+                 "    if (edl_take_u64(&edl_r, &edl_l_%s) || edl_take_ref(&edl_r, edl_l_%s, "
+                 "&edl_b_%s))",
                  n, n, n);
             fail(&c, "CLOAK_EINVAL", n, "request truncated");
         }
@@ -390,10 +422,13 @@ static void emit_callee(gen *g, const cloak_edl_func *f)
         if (!p->is_ptr) continue;
         if (p->len_kind == CLOAK_EDL_LEN_STRING) {
             emit(g, "    edl_n_%s = (size_t)edl_l_%s;\n", n, n);
-            emit(g, "    if (edl_n_%s && (edl_n_%s > EDL_STRING_MAX + 1 ||\n"
-                    "        (const uint8_t *)memchr(edl_b_%s, 0, edl_n_%s) != edl_b_%s + edl_n_%s - 1))",
+            emit(g,
+                 "    if (edl_n_%s && (edl_n_%s > EDL_STRING_MAX + 1 ||\n"
+                 "        (const uint8_t *)memchr(edl_b_%s, 0, edl_n_%s) != edl_b_%s + edl_n_%s - "
+                 "1))",
                  n, n, n, n, n, n);
-            fail(&c, "CLOAK_EINVAL", n, "string is longer than 1 MiB or its first NUL is not its last byte");
+            fail(&c, "CLOAK_EINVAL", n,
+                 "string is longer than 1 MiB or its first NUL is not its last byte");
             continue;
         }
         char decl[CLOAK_EDL_MAX_IDENT + 64], decl_cap[CLOAK_EDL_MAX_IDENT + 64];
@@ -420,9 +455,18 @@ static void emit_callee(gen *g, const cloak_edl_func *f)
         const cloak_edl_param *p = &f->params[i];
         const char *n = p->name;
         if (!p->is_ptr) continue;
-        if (has_in(p)) emit(g, "    edl_m_%s = edl_dup(edl_b_%s, edl_n_%s);\n", n, n, n);
-        else emit(g, "    edl_m_%s = edl_zalloc(edl_n_%s);\n", n, n);
-        emit(g, "    if (edl_n_%s && !edl_m_%s)", n, n);
+        if (p->len_kind == CLOAK_EDL_LEN_STRING) {
+            /* a string of wire length 0 was a NULL pointer, and stays one */
+            emit(g, "    edl_m_%s = edl_n_%s ? edl_dup(edl_b_%s, edl_n_%s) : NULL;\n", n, n, n, n);
+            emit(g, "    if (edl_n_%s && !edl_m_%s)", n, n);
+        } else {
+            /* never NULL, even when empty: memcpy(dst, src, 0) must stay defined */
+            if (has_in(p))
+                emit(g, "    edl_m_%s = edl_dup(edl_b_%s, edl_n_%s);\n", n, n, n);
+            else
+                emit(g, "    edl_m_%s = edl_zalloc(edl_n_%s);\n", n, n);
+            emit(g, "    if (!edl_m_%s)", n);
+        }
         fail(&c, "CLOAK_ENOMEM", n, "out of memory");
     }
     /* 4. the call */
@@ -439,8 +483,10 @@ static void emit_callee(gen *g, const cloak_edl_func *f)
     for (size_t i = 0; i < f->nparams; i++) {
         const char *n = f->params[i].name;
         if (has_out(&f->params[i]))
-            emit(g, "    edl_w = edl_put_u64(edl_w, edl_n_%s);\n"
-                    "    edl_w = edl_put_bytes(edl_w, edl_m_%s, edl_n_%s);\n", n, n, n);
+            emit(g,
+                 "    edl_w = edl_put_u64(edl_w, edl_n_%s);\n"
+                 "    edl_w = edl_put_bytes(edl_w, edl_m_%s, edl_n_%s);\n",
+                 n, n, n);
     }
     emit(g, "    *edl_out_len = edl_rep_len;\n    edl_rc = CLOAK_OK;\nout:\n");
     for (size_t i = 0; i < f->nparams; i++) {
@@ -483,9 +529,10 @@ static const char helpers[] =
     "/* strlen that stops after EDL_STRING_MAX + 1 characters */\n"
     "static EDL_UNUSED size_t edl_strlen(const char *s)\n{\n"
     "    size_t n = 0;\n    while (n <= EDL_STRING_MAX && s[n]) n++;\n    return n;\n}\n\n"
+    "/* Private copies for the callee. Never NULL on success, even for 0 bytes. */\n"
     "static EDL_UNUSED void *edl_dup(const uint8_t *p, size_t n)\n{\n"
-    "    void *c = n ? malloc(n) : NULL;\n    if (c) memcpy(c, p, n);\n    return c;\n}\n\n"
-    "static EDL_UNUSED void *edl_zalloc(size_t n)\n{\n    return n ? calloc(1, n) : NULL;\n}\n\n"
+    "    void *c = malloc(n ? n : 1);\n    if (c && n) memcpy(c, p, n);\n    return c;\n}\n\n"
+    "static EDL_UNUSED void *edl_zalloc(size_t n)\n{\n    return calloc(1, n ? n : 1);\n}\n\n"
     "static EDL_UNUSED void edl_copy(void *dst, const uint8_t *src, size_t n)\n{\n"
     "    if (n) memcpy(dst, src, n);\n}\n\n"
     "/* Buffers may have held secrets: wipe before freeing. */\n"
@@ -510,10 +557,13 @@ static void emit_guard(gen *g, const char *side, int open)
     char up[BASENAME_MAX + 1];
     size_t i;
     for (i = 0; g->prefix[i]; i++)
-        up[i] = g->prefix[i] >= 'a' && g->prefix[i] <= 'z' ? (char)(g->prefix[i] - 32) : g->prefix[i];
+        up[i] =
+            g->prefix[i] >= 'a' && g->prefix[i] <= 'z' ? (char)(g->prefix[i] - 32) : g->prefix[i];
     up[i] = 0;
-    if (open) emit(g, "#ifndef CLOAK_EDL_%s_%s_H\n#define CLOAK_EDL_%s_%s_H\n\n", up, side, up, side);
-    else emit(g, "#endif /* CLOAK_EDL_%s_%s_H */\n", up, side);
+    if (open)
+        emit(g, "#ifndef CLOAK_EDL_%s_%s_H\n#define CLOAK_EDL_%s_%s_H\n\n", up, side, up, side);
+    else
+        emit(g, "#endif /* CLOAK_EDL_%s_%s_H */\n", up, side);
 }
 
 static void render_header(gen *g)
@@ -531,28 +581,34 @@ static void render_header(gen *g)
     const cloak_edl_func *user = g->trusted ? e->trusted : e->untrusted;
     size_t nuser = g->trusted ? e->ntrusted : e->nuntrusted;
     if (nstubs)
-        emit(g, "/* %s. The cloak_err is the result of the crossing and of the\n"
-                " * checks on both messages; *retval (may be NULL) and [out] buffers are written\n"
-                " * only on CLOAK_OK. */\n",
+        emit(g,
+             "/* %s. The cloak_err is the result of the crossing and of the\n"
+             " * checks on both messages; *retval (may be NULL) and [out] buffers are written\n"
+             " * only on CLOAK_OK. */\n",
              g->trusted ? "ocalls: call the host" : "ecalls: call into the enclave");
     for (size_t i = 0; i < nstubs; i++) {
         emit_proto(g, &stubs[i], PROTO_STUB, "");
         emit(g, " CLOAK_MUST_CHECK;\n");
     }
     if (nuser)
-        emit(g, "%s/* %s: implement these; the generated stubs call them with private copies of\n"
-                " * every buffer, after checking every length. */\n",
+        emit(g,
+             "%s/* %s: implement these; the generated stubs call them with private copies of\n"
+             " * every buffer, after checking every length. */\n",
              nstubs ? "\n" : "", g->trusted ? "ecalls" : "ocalls");
     for (size_t i = 0; i < nuser; i++) {
         emit_proto(g, &user[i], PROTO_USER, "");
         emit(g, ";\n");
     }
     if (g->trusted)
-        emit(g, "\n/* Register every ecall handler; call from cloak_enclave_init. */\n"
-                "cloak_err %s_register_ecalls(void) CLOAK_MUST_CHECK;\n\n", g->prefix);
+        emit(g,
+             "\n/* Register every ecall handler; call from cloak_enclave_init. */\n"
+             "cloak_err %s_register_ecalls(void) CLOAK_MUST_CHECK;\n\n",
+             g->prefix);
     else
-        emit(g, "\n/* Register every ocall handler with an enclave, after cloak_enclave_create. */\n"
-                "cloak_err %s_register_ocalls(cloak_enclave *enclave, cloak_error *why) CLOAK_MUST_CHECK;\n\n",
+        emit(g,
+             "\n/* Register every ocall handler with an enclave, after cloak_enclave_create. */\n"
+             "cloak_err %s_register_ocalls(cloak_enclave *enclave, cloak_error *why) "
+             "CLOAK_MUST_CHECK;\n\n",
              g->prefix);
     emit(g, "#ifdef __cplusplus\n}\n#endif\n");
     emit_guard(g, side, 0);
@@ -561,31 +617,40 @@ static void render_header(gen *g)
 static void render_source(gen *g)
 {
     const cloak_edl *e = g->edl;
-    emit(g, "/* Generated by cloak edger8r from %s.edl (%s side). Do not edit.\n"
-            " * Wire format: docs/EDL.md. Function ids: 1 + index in the trusted (ecalls) or\n"
-            " * untrusted (ocalls) list. */\n",
+    emit(g,
+         "/* Generated by cloak edger8r from %s.edl (%s side). Do not edit.\n"
+         " * Wire format: docs/EDL.md. Function ids: 1 + index in the trusted (ecalls) or\n"
+         " * untrusted (ocalls) list. */\n",
          g->base, g->trusted ? "enclave" : "host");
     emit(g, "#include \"%s_%s.h\"\n\n#include <stdlib.h>\n#include <string.h>\n\n", g->base,
          g->trusted ? "t" : "u");
     cloak_buf_put(&g->b, helpers, sizeof helpers - 1);
-    if (g->trusted) cloak_buf_put(&g->b, helpers_trusted, sizeof helpers_trusted - 1);
-    else cloak_buf_put(&g->b, helpers_host, sizeof helpers_host - 1);
+    if (g->trusted)
+        cloak_buf_put(&g->b, helpers_trusted, sizeof helpers_trusted - 1);
+    else
+        cloak_buf_put(&g->b, helpers_host, sizeof helpers_host - 1);
     const cloak_edl_func *stubs = g->trusted ? e->untrusted : e->trusted;
     size_t nstubs = g->trusted ? e->nuntrusted : e->ntrusted;
     const cloak_edl_func *user = g->trusted ? e->trusted : e->untrusted;
     size_t nuser = g->trusted ? e->ntrusted : e->nuntrusted;
-    for (size_t i = 0; i < nstubs; i++) emit_caller(g, &stubs[i], (uint32_t)(i + 1));
-    for (size_t i = 0; i < nuser; i++) emit_callee(g, &user[i]);
+    for (size_t i = 0; i < nstubs; i++)
+        emit_caller(g, &stubs[i], (uint32_t)(i + 1));
+    for (size_t i = 0; i < nuser; i++)
+        emit_callee(g, &user[i]);
     if (g->trusted) {
         emit(g, "cloak_err %s_register_ecalls(void)\n{\n    cloak_err rc = CLOAK_OK;\n", g->prefix);
         for (size_t i = 0; i < nuser; i++)
             emit(g, "    if (rc == CLOAK_OK) rc = cloak_trusted_register(%zuu, edl_h_%s);\n", i + 1,
                  user[i].name);
     } else {
-        emit(g, "cloak_err %s_register_ocalls(cloak_enclave *enclave, cloak_error *why)\n{\n"
-                "    cloak_err rc = CLOAK_OK;\n    (void)enclave;\n    (void)why;\n", g->prefix);
+        emit(g,
+             "cloak_err %s_register_ocalls(cloak_enclave *enclave, cloak_error *why)\n{\n"
+             "    cloak_err rc = CLOAK_OK;\n    (void)enclave;\n    (void)why;\n",
+             g->prefix);
         for (size_t i = 0; i < nuser; i++)
-            emit(g, "    if (rc == CLOAK_OK) rc = cloak_enclave_set_ocall(enclave, %zuu, edl_d_%s, NULL, why);\n",
+            emit(g,
+                 "    if (rc == CLOAK_OK) rc = cloak_enclave_set_ocall(enclave, %zuu, edl_d_%s, "
+                 "NULL, why);\n",
                  i + 1, user[i].name);
     }
     emit(g, "    return rc;\n}\n");
@@ -594,17 +659,21 @@ static void render_source(gen *g)
 static cloak_err check_basename(const char *base, char *prefix, cloak_error *why)
 {
     size_t n = base ? strlen(base) : 0;
-    if (!n || n > BASENAME_MAX || !((base[0] >= 'a' && base[0] <= 'z') || (base[0] >= 'A' && base[0] <= 'Z')))
-        return cloak_error_set(why, CLOAK_EINVAL,
-                               "basename '%s' must start with a letter and have at most %d characters "
-                               "(it names the files and prefixes C names)",
-                               base ? base : "", BASENAME_MAX);
+    if (!n || n > BASENAME_MAX ||
+        !((base[0] >= 'a' && base[0] <= 'z') || (base[0] >= 'A' && base[0] <= 'Z')))
+        return cloak_error_set(
+            why, CLOAK_EINVAL,
+            "basename '%s' must start with a letter and have at most %d characters "
+            "(it names the files and prefixes C names)",
+            base ? base : "", BASENAME_MAX);
     for (size_t i = 0; i < n; i++) {
         char c = base[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        int ok =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
         if (!ok && c != '.' && c != '-')
-            return cloak_error_set(why, CLOAK_EINVAL,
-                                   "basename '%s' may contain only letters, digits, '_', '.' and '-'", base);
+            return cloak_error_set(
+                why, CLOAK_EINVAL,
+                "basename '%s' may contain only letters, digits, '_', '.' and '-'", base);
         prefix[i] = ok ? c : '_';
     }
     prefix[n] = 0;
@@ -626,8 +695,10 @@ cloak_err cloak_edl_render(const cloak_edl *edl, const char *basename, cloak_edl
     memcpy(g.base, basename, strlen(basename) + 1);
     g.edl = edl;
     g.trusted = file == CLOAK_EDL_FILE_T_H || file == CLOAK_EDL_FILE_T_C;
-    if (file == CLOAK_EDL_FILE_U_H || file == CLOAK_EDL_FILE_T_H) render_header(&g);
-    else render_source(&g);
+    if (file == CLOAK_EDL_FILE_U_H || file == CLOAK_EDL_FILE_T_H)
+        render_header(&g);
+    else
+        render_source(&g);
     cloak_buf_u8(&g.b, 0);
     if (g.b.failed) {
         cloak_buf_free(&g.b);
@@ -668,7 +739,8 @@ cloak_err cloak_edl_generate(const cloak_edl *edl, const char *basename, const c
     }
     rc = CLOAK_OK;
 out:
-    for (int i = 0; i < 4; i++) free(text[i]);
+    for (int i = 0; i < 4; i++)
+        free(text[i]);
     free(path);
     return rc;
 }

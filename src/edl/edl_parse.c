@@ -49,11 +49,14 @@ static const struct {
     const char *name;
     cloak_edl_type type;
 } type_names[] = {
-    {"void", CLOAK_EDL_VOID},     {"bool", CLOAK_EDL_BOOL},     {"char", CLOAK_EDL_CHAR},
-    {"int8_t", CLOAK_EDL_INT8},   {"uint8_t", CLOAK_EDL_UINT8}, {"int16_t", CLOAK_EDL_INT16},
-    {"uint16_t", CLOAK_EDL_UINT16}, {"int32_t", CLOAK_EDL_INT32}, {"uint32_t", CLOAK_EDL_UINT32},
-    {"int64_t", CLOAK_EDL_INT64}, {"uint64_t", CLOAK_EDL_UINT64}, {"int", CLOAK_EDL_INT},
-    {"unsigned", CLOAK_EDL_UNSIGNED}, {"long", CLOAK_EDL_LONG},   {"size_t", CLOAK_EDL_SIZE},
+    {"void", CLOAK_EDL_VOID},         {"bool", CLOAK_EDL_BOOL},
+    {"char", CLOAK_EDL_CHAR},         {"int8_t", CLOAK_EDL_INT8},
+    {"uint8_t", CLOAK_EDL_UINT8},     {"int16_t", CLOAK_EDL_INT16},
+    {"uint16_t", CLOAK_EDL_UINT16},   {"int32_t", CLOAK_EDL_INT32},
+    {"uint32_t", CLOAK_EDL_UINT32},   {"int64_t", CLOAK_EDL_INT64},
+    {"uint64_t", CLOAK_EDL_UINT64},   {"int", CLOAK_EDL_INT},
+    {"unsigned", CLOAK_EDL_UNSIGNED}, {"long", CLOAK_EDL_LONG},
+    {"size_t", CLOAK_EDL_SIZE},
 };
 
 const char *cloak_edl_type_name(cloak_edl_type t)
@@ -66,12 +69,14 @@ const char *cloak_edl_type_name(cloak_edl_type t)
 
 /* C keywords and the type names above cannot name a function or parameter. */
 static const char *const reserved_words[] = {
-    "auto", "break", "case", "const", "continue", "default", "do", "double", "else", "enum",
-    "extern", "float", "for", "goto", "if", "inline", "register", "restrict", "return",
-    "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "volatile",
-    "while", "true", "false", "NULL", "_Alignas", "_Alignof", "_Atomic", "_Bool", "_Complex",
-    "_Generic", "_Imaginary", "_Noreturn", "_Static_assert", "_Thread_local", "enclave",
-    "retval",
+    "auto",     "break",    "case",       "const",     "continue",       "default",
+    "do",       "double",   "else",       "enum",      "extern",         "float",
+    "for",      "goto",     "if",         "inline",    "register",       "restrict",
+    "return",   "short",    "signed",     "sizeof",    "static",         "struct",
+    "switch",   "typedef",  "union",      "volatile",  "while",          "true",
+    "false",    "NULL",     "_Alignas",   "_Alignof",  "_Atomic",        "_Bool",
+    "_Complex", "_Generic", "_Imaginary", "_Noreturn", "_Static_assert", "_Thread_local",
+    "enclave",  "retval",
 };
 
 static int fail_at(parser *p, unsigned line, unsigned col, const char *fmt, ...)
@@ -122,14 +127,14 @@ static int skip_space(parser *p)
         if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
             advance(p);
         } else if (c == '/' && p->pos + 1 < p->len && p->text[p->pos + 1] == '/') {
-            while (p->pos < p->len && p->text[p->pos] != '\n') advance(p);
+            while (p->pos < p->len && p->text[p->pos] != '\n')
+                advance(p);
         } else if (c == '/' && p->pos + 1 < p->len && p->text[p->pos + 1] == '*') {
             unsigned line = p->line, col = p->col;
             advance(p);
             advance(p);
             for (;;) {
-                if (p->pos + 1 >= p->len)
-                    return fail_at(p, line, col, "unterminated /* comment");
+                if (p->pos + 1 >= p->len) return fail_at(p, line, col, "unterminated /* comment");
                 if (p->text[p->pos] == '*' && p->text[p->pos + 1] == '/') break;
                 advance(p);
             }
@@ -158,8 +163,7 @@ static int next(parser *p)
     if (is_ident_start(c)) {
         t->kind = TOK_IDENT;
         t->s = p->text + p->pos;
-        while (p->pos < p->len &&
-               (is_ident_start(p->text[p->pos]) || is_digit(p->text[p->pos]))) {
+        while (p->pos < p->len && (is_ident_start(p->text[p->pos]) || is_digit(p->text[p->pos]))) {
             advance(p);
             t->len++;
         }
@@ -180,12 +184,16 @@ static int next(parser *p)
         for (; p->pos < p->len; advance(p)) {
             char d = p->text[p->pos];
             unsigned v;
-            if (is_digit(d)) v = (unsigned)(d - '0');
-            else if (hex && d >= 'a' && d <= 'f') v = (unsigned)(d - 'a' + 10);
-            else if (hex && d >= 'A' && d <= 'F') v = (unsigned)(d - 'A' + 10);
+            if (is_digit(d))
+                v = (unsigned)(d - '0');
+            else if (hex && d >= 'a' && d <= 'f')
+                v = (unsigned)(d - 'a' + 10);
+            else if (hex && d >= 'A' && d <= 'F')
+                v = (unsigned)(d - 'A' + 10);
             else if (is_ident_start(d))
                 return fail_at(p, p->line, p->col, "unexpected '%c' in a number", d);
-            else break;
+            else
+                break;
             if (t->ival > (UINT64_MAX - v) / base)
                 return fail_at(p, t->line, t->col, "number too large");
             t->ival = t->ival * base + v;
@@ -216,10 +224,14 @@ static int is_word(const parser *p, const char *w)
 /* A short description of the current token for "expected X, found Y" messages. */
 static void describe(const tok *t, char *buf, size_t cap)
 {
-    if (t->kind == TOK_EOF) snprintf(buf, cap, "end of file");
-    else if (t->kind == TOK_INT) snprintf(buf, cap, "number %llu", (unsigned long long)t->ival);
-    else if (t->kind == TOK_PUNCT) snprintf(buf, cap, "'%c'", t->punct);
-    else snprintf(buf, cap, "'%.*s'", (int)(t->len > 40 ? 40 : t->len), t->s);
+    if (t->kind == TOK_EOF)
+        snprintf(buf, cap, "end of file");
+    else if (t->kind == TOK_INT)
+        snprintf(buf, cap, "number %llu", (unsigned long long)t->ival);
+    else if (t->kind == TOK_PUNCT)
+        snprintf(buf, cap, "'%c'", t->punct);
+    else
+        snprintf(buf, cap, "'%.*s'", (int)(t->len > 40 ? 40 : t->len), t->s);
 }
 
 static int expected(parser *p, const char *what)
@@ -315,7 +327,8 @@ static int parse_attrs(parser *p, cloak_edl_param *prm, param_src *src)
     if (next(p)) return -1;
     int have_in = 0, have_out = 0, have_string = 0;
     for (;;) {
-        if (p->cur.kind != TOK_IDENT) return expected(p, "an attribute (in, out, string, size=, count=)");
+        if (p->cur.kind != TOK_IDENT)
+            return expected(p, "an attribute (in, out, string, size=, count=)");
         tok a = p->cur;
         if (is_word(p, "in") || is_word(p, "out") || is_word(p, "string")) {
             int *flag = is_word(p, "in") ? &have_in : is_word(p, "out") ? &have_out : &have_string;
@@ -329,7 +342,8 @@ static int parse_attrs(parser *p, cloak_edl_param *prm, param_src *src)
                 return fail_at(p, a.line, a.col, "only one of size= and count= may be given");
             prm->len_kind = is_size ? CLOAK_EDL_LEN_SIZE : CLOAK_EDL_LEN_COUNT;
             if (next(p)) return -1;
-            if (!is_punct(p, '=')) return expected(p, is_size ? "'=' after size" : "'=' after count");
+            if (!is_punct(p, '='))
+                return expected(p, is_size ? "'=' after size" : "'=' after count");
             if (next(p)) return -1;
             src->line = p->cur.line;
             src->col = p->cur.col;
@@ -364,8 +378,9 @@ static int parse_attrs(parser *p, cloak_edl_param *prm, param_src *src)
     if (have_string) {
         /* string is valid only as exactly [in, string] on a char pointer: say which rule broke */
         if (have_out)
-            return fail_at(p, src->attr_line, src->attr_col,
-                           "[out] strings are not supported; use [out, size=N] char * and a length");
+            return fail_at(
+                p, src->attr_line, src->attr_col,
+                "[out] strings are not supported; use [out, size=N] char * and a length");
         if (!have_in) return fail_at(p, src->attr_line, src->attr_col, "string needs [in]");
         if (prm->len_kind != CLOAK_EDL_LEN_ONE)
             return fail_at(p, src->attr_line, src->attr_col,
@@ -394,8 +409,8 @@ static int check_param(parser *p, const cloak_edl_param *prm, const param_src *s
         return 0;
     }
     if (!prm->dir)
-        return fail_at(p, l, c, "pointer parameter '%s' needs a direction: [in], [out] or [in, out]",
-                       n);
+        return fail_at(p, l, c,
+                       "pointer parameter '%s' needs a direction: [in], [out] or [in, out]", n);
     if ((prm->dir & CLOAK_EDL_OUT) && prm->is_const)
         return fail_at(p, l, c, "[out] parameter '%s' cannot be const", n);
     if (prm->len_kind == CLOAK_EDL_LEN_STRING && prm->type != CLOAK_EDL_CHAR)
@@ -431,17 +446,18 @@ static int parse_param(parser *p, cloak_edl_param *prm, param_src *src)
         prm->is_ptr = 1;
         if (next(p)) return -1;
         if (is_punct(p, '*'))
-            return fail_at(p, p->cur.line, p->cur.col, "pointers to pointers cannot cross the "
-                                                       "boundary; pass a flat buffer");
+            return fail_at(p, p->cur.line, p->cur.col,
+                           "pointers to pointers cannot cross the "
+                           "boundary; pass a flat buffer");
     }
     if (p->cur.kind != TOK_IDENT) return expected(p, "a parameter name");
     if (check_name(p, &p->cur, 0)) return -1;
-    if (!(prm->name = tok_strdup(&p->cur)))
-        return nomem(p);
+    if (!(prm->name = tok_strdup(&p->cur))) return nomem(p);
     if (next(p)) return -1;
     if (is_punct(p, '['))
-        return fail_at(p, p->cur.line, p->cur.col, "arrays are not supported; use a pointer with "
-                                                   "count=");
+        return fail_at(p, p->cur.line, p->cur.col,
+                       "arrays are not supported; use a pointer with "
+                       "count=");
     return check_param(p, prm, src);
 }
 
@@ -499,7 +515,8 @@ static int add_func(parser *p, int trusted, cloak_edl_func *f)
 
 static void free_func(cloak_edl_func *f)
 {
-    for (size_t i = 0; i < f->nparams; i++) free(f->params[i].name);
+    for (size_t i = 0; i < f->nparams; i++)
+        free(f->params[i].name);
     free(f->params);
     free(f->name);
 }
@@ -552,8 +569,7 @@ static int parse_func(parser *p, int trusted)
     }
     while (!is_punct(p, ')')) {
         if (f.nparams == CLOAK_EDL_MAX_PARAMS) {
-            fail_at(p, p->cur.line, p->cur.col, "more than %d parameters",
-                    CLOAK_EDL_MAX_PARAMS);
+            fail_at(p, p->cur.line, p->cur.col, "more than %d parameters", CLOAK_EDL_MAX_PARAMS);
             goto out;
         }
         if (!f.params && !(f.params = calloc(CLOAK_EDL_MAX_PARAMS, sizeof *f.params))) {
@@ -568,8 +584,7 @@ static int parse_func(parser *p, int trusted)
     if (next(p) || resolve_params(p, &f, src)) goto out;
     if (is_word(p, "allow") || is_word(p, "propagate_errno") ||
         is_word(p, "transition_using_threads")) {
-        fail_at(p, p->cur.line, p->cur.col, "'%.*s' is not supported", (int)p->cur.len,
-                p->cur.s);
+        fail_at(p, p->cur.line, p->cur.col, "'%.*s' is not supported", (int)p->cur.len, p->cur.s);
         goto out;
     }
     if (expect_punct(p, ';', "';' after the function declaration")) goto out;
@@ -632,8 +647,10 @@ static int parse_file(parser *p)
 void cloak_edl_free(cloak_edl *edl)
 {
     if (!edl) return;
-    for (size_t i = 0; i < edl->ntrusted; i++) free_func(&edl->trusted[i]);
-    for (size_t i = 0; i < edl->nuntrusted; i++) free_func(&edl->untrusted[i]);
+    for (size_t i = 0; i < edl->ntrusted; i++)
+        free_func(&edl->trusted[i]);
+    for (size_t i = 0; i < edl->nuntrusted; i++)
+        free_func(&edl->untrusted[i]);
     free(edl->trusted);
     free(edl->untrusted);
     free(edl);

@@ -12,14 +12,16 @@ static void record(size_t n, const void *const *p)
 {
     seen.calls++;
     seen.nptrs = n;
-    for (size_t i = 0; i < n; i++) seen.ptrs[i] = p[i];
+    for (size_t i = 0; i < n; i++)
+        seen.ptrs[i] = p[i];
 }
 
 int ecall_process(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len)
 {
     const void *p[] = {in, out};
     record(2, p);
-    for (size_t i = 0; i < out_len; i++) out[i] = (uint8_t)(in_len ? in[i % in_len] ^ 0x5a : 0xee);
+    for (size_t i = 0; i < out_len; i++)
+        out[i] = (uint8_t)(in_len ? in[i % in_len] ^ 0x5a : 0xee);
     return (int)in_len - (int)out_len;
 }
 
@@ -40,7 +42,8 @@ void ecall_greet(const char *name, uint32_t *vals, size_t n)
         seen.name[sizeof seen.name - 1] = 0;
     }
     size_t len = name ? strlen(name) : 0;
-    for (size_t i = 0; i < n; i++) vals[i] = vals[i] * 2 + (uint32_t)len;
+    for (size_t i = 0; i < n; i++)
+        vals[i] = vals[i] * 2 + (uint32_t)len;
 }
 
 int64_t ecall_types(int8_t a, uint8_t b, int16_t c, uint16_t d, int32_t e, uint32_t f, int64_t g,
@@ -72,8 +75,8 @@ void ecall_fixed(const void *key, uint32_t *words, size_t *got, const uint64_t *
     record(4, p);
     const uint8_t *k = key;
     for (int w = 0; w < 4; w++)
-        words[w] = (uint32_t)k[4 * w] | (uint32_t)k[4 * w + 1] << 8 |
-                   (uint32_t)k[4 * w + 2] << 16 | (uint32_t)k[4 * w + 3] << 24;
+        words[w] = (uint32_t)k[4 * w] | (uint32_t)k[4 * w + 1] << 8 | (uint32_t)k[4 * w + 2] << 16 |
+                   (uint32_t)k[4 * w + 3] << 24;
     *got = (size_t)*one + 1;
 }
 
@@ -82,7 +85,8 @@ int ecall_signed_count(const int16_t *vals, int n)
     const void *p[] = {vals};
     record(1, p);
     int sum = 0;
-    for (int i = 0; i < n; i++) sum += vals[i];
+    for (int i = 0; i < n; i++)
+        sum += vals[i];
     return sum;
 }
 

@@ -11,8 +11,8 @@
 #include "cloak/base.h"
 
 typedef struct {
-    int calls;             /* enclave functions run so far */
-    const void *ptrs[8];   /* pointers the last enclave function received */
+    int calls;           /* enclave functions run so far */
+    const void *ptrs[8]; /* pointers the last enclave function received */
     size_t nptrs;
     /* ecall_types' arguments as received */
     int8_t a;

@@ -88,11 +88,12 @@ static void test_parses_the_example(void **state)
 static void test_accepts_the_optional_forms(void **state)
 {
     (void)state;
-    cloak_edl *e = parse_ok("// leading comment\n"
-                            "enclave { /* no semicolons */ trusted { void a(); int b(void)\n"
-                            "; unsigned int c(unsigned long x, unsigned y, long z);\n"
-                            "void d([in, size=0x10] const void *k, [out, count=2] int64_t *v); }\n"
-                            "trusted { public bool e([in, size=n] void *p, int n); } untrusted {} }");
+    cloak_edl *e =
+        parse_ok("// leading comment\n"
+                 "enclave { /* no semicolons */ trusted { void a(); int b(void)\n"
+                 "; unsigned int c(unsigned long x, unsigned y, long z);\n"
+                 "void d([in, size=0x10] const void *k, [out, count=2] int64_t *v); }\n"
+                 "trusted { public bool e([in, size=n] void *p, int n); } untrusted {} }");
     assert_int_equal(e->ntrusted, 5);
     assert_int_equal(e->nuntrusted, 0);
     assert_int_equal(e->trusted[0].nparams, 0);
@@ -245,8 +246,7 @@ static const bad_case bad[] = {
     {"enclave { struct s { int a; }; };", 1, "t.edl:1:11: type definitions are not supported"},
     {"enclave { trusted { void f(void);", 1,
      "t.edl:1:34: expected '}' closing the section, found end of file"},
-    {"enclave { foo { }; };", 1,
-     "t.edl:1:11: expected 'trusted', 'untrusted' or '}', found 'foo'"},
+    {"enclave { foo { }; };", 1, "t.edl:1:11: expected 'trusted', 'untrusted' or '}', found 'foo'"},
     {"enclave { untrusted { public void g(void); }; };", 1,
      "t.edl:1:23: 'public' applies only to trusted functions"},
     /* positions count lines, tabs as one column, and comments */
@@ -259,15 +259,17 @@ static void test_each_error_names_its_place(void **state)
     (void)state;
     char text[512];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        if (bad[i].whole) snprintf(text, sizeof text, "%s", bad[i].text);
-        else snprintf(text, sizeof text, TRUSTED_WRAP, bad[i].text);
+        if (bad[i].whole)
+            snprintf(text, sizeof text, "%s", bad[i].text);
+        else
+            snprintf(text, sizeof text, TRUSTED_WRAP, bad[i].text);
         cloak_edl *e = NULL;
         cloak_error why = {0};
         cloak_err rc = cloak_edl_parse(text, strlen(text), "t.edl", &e, &why);
         if (rc != CLOAK_EINVAL || strcmp(why.msg, bad[i].want)) {
             cloak_edl_free(e);
-            fail_msg("case %zu (%s):\n   got: %s (rc %d)\n  want: %s", i, bad[i].text, why.msg,
-                     rc, bad[i].want);
+            fail_msg("case %zu (%s):\n   got: %s (rc %d)\n  want: %s", i, bad[i].text, why.msg, rc,
+                     bad[i].want);
         }
         assert_null(e);
     }
@@ -406,6 +408,35 @@ static void test_generate_refuses_bad_basenames(void **state)
     cloak_edl_free(e);
 }
 
+/* Names at the 128-character limit make generated lines longer than the generator's first
+ * line buffer; every file must still render completely. */
+static void test_longest_names_render(void **state)
+{
+    (void)state;
+    char a[127], b[127], text[2048]; /* 126 characters, so that a_o and b_x are 128 */
+    memset(a, 'a', 126);
+    memset(b, 'b', 126);
+    a[126] = b[126] = 0;
+    snprintf(text, sizeof text,
+             "enclave { trusted { int %s([in, string] const char *%s, [in, count=%s_] const "
+             "uint64_t *%s_x, long %s_); }; untrusted { void %s_o([in, out, size=%s_] void *%s, "
+             "int %s_); }; };",
+             a, b, b, b, b, a, b, b, b);
+    cloak_edl *e = parse_ok(text);
+    for (int f = 0; f < 4; f++) {
+        char *out = NULL;
+        size_t len = 0;
+        cloak_error why = {0};
+        assert_int_equal(cloak_edl_render(e, "x", (cloak_edl_file)f, &out, &len, &why), CLOAK_OK);
+        assert_int_equal(strlen(out), len);
+        char want[300];
+        snprintf(want, sizeof want, "edl_b_%s + edl_n_%s - 1", b, b);
+        if (f == CLOAK_EDL_FILE_T_C) assert_non_null(strstr(out, want));
+        free(out);
+    }
+    cloak_edl_free(e);
+}
+
 /* ---- the CLI ---- */
 
 static int run(const char *args)
@@ -484,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_generated_files_match_golden),
         cmocka_unit_test(test_generate_writes_the_chosen_side),
         cmocka_unit_test(test_generate_refuses_bad_basenames),
+        cmocka_unit_test(test_longest_names_render),
         cmocka_unit_test(test_cli_exit_codes),
     };
     return cmocka_run_group_tests(tests, NULL, cleanup);

@@ -543,6 +543,10 @@ static void test_second_process_attaches(void **state)
     assert_int_equal(cloak_enclave_create(image("te_a"), &o, &e, &why), CLOAK_OK);
     cloak_image_identity id;
     cloak_enclave_identity(e, &id);
+    struct stat sst;
+    assert_int_equal(stat(sock, &sst), 0);
+    assert_true(S_ISSOCK(sst.st_mode));
+    assert_int_equal(sst.st_mode & 0777, 0600);
     pid_t c = fork();
     if (c == 0) {
         /* another process: its own ring, same enclave, concurrent with the creator */

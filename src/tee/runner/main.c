@@ -111,7 +111,10 @@ static int listen_on(const char *path, cloak_error *why)
     struct stat st;
     if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) unlink(path); /* stale */
     int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(s, 16) < 0) {
+    /* only this user's processes may attach: the enclave trusts no caller, but its functions
+     * are not meant for every local user */
+    if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof sa) < 0 || chmod(path, 0600) < 0 ||
+        listen(s, 16) < 0) {
         cloak_error_set(why, CLOAK_EIO, "cannot listen on %s: %s", path, strerror(errno));
         if (s >= 0) close(s);
         return -1;

@@ -73,16 +73,17 @@ static EDL_UNUSED size_t edl_strlen(const char *s)
     return n;
 }
 
+/* Private copies for the callee. Never NULL on success, even for 0 bytes. */
 static EDL_UNUSED void *edl_dup(const uint8_t *p, size_t n)
 {
-    void *c = n ? malloc(n) : NULL;
-    if (c) memcpy(c, p, n);
+    void *c = malloc(n ? n : 1);
+    if (c && n) memcpy(c, p, n);
     return c;
 }
 
 static EDL_UNUSED void *edl_zalloc(size_t n)
 {
-    return n ? calloc(1, n) : NULL;
+    return calloc(1, n ? n : 1);
 }
 
 static EDL_UNUSED void edl_copy(void *dst, const uint8_t *src, size_t n)
@@ -347,10 +348,10 @@ static cloak_err edl_h_ecall_process(const uint8_t *edl_in, size_t edl_in_len,
     if (!edl_out_len || (edl_rep_len && !edl_out))
         EDL_FAIL(CLOAK_EINVAL, "no reply buffer");
     edl_m_in = edl_dup(edl_b_in, edl_n_in);
-    if (edl_n_in && !edl_m_in)
+    if (!edl_m_in)
         EDL_FAIL(CLOAK_ENOMEM, "in: out of memory");
     edl_m_out = edl_zalloc(edl_n_out);
-    if (edl_n_out && !edl_m_out)
+    if (!edl_m_out)
         EDL_FAIL(CLOAK_ENOMEM, "out: out of memory");
     edl_rv = ecall_process(edl_m_in, edl_p_in_len, edl_m_out, edl_p_out_len);
     edl_w = edl_put_u64(edl_w, (uint64_t)(int64_t)edl_rv);
@@ -460,11 +461,11 @@ static cloak_err edl_h_ecall_greet(const uint8_t *edl_in, size_t edl_in_len,
         EDL_FAIL(CLOAK_ERANGE, "the reply does not fit the caller's reply buffer");
     if (!edl_out_len || (edl_rep_len && !edl_out))
         EDL_FAIL(CLOAK_EINVAL, "no reply buffer");
-    edl_m_name = edl_dup(edl_b_name, edl_n_name);
+    edl_m_name = edl_n_name ? edl_dup(edl_b_name, edl_n_name) : NULL;
     if (edl_n_name && !edl_m_name)
         EDL_FAIL(CLOAK_ENOMEM, "name: out of memory");
     edl_m_vals = edl_dup(edl_b_vals, edl_n_vals);
-    if (edl_n_vals && !edl_m_vals)
+    if (!edl_m_vals)
         EDL_FAIL(CLOAK_ENOMEM, "vals: out of memory");
     ecall_greet(edl_m_name, edl_m_vals, edl_p_n);
     edl_w = edl_put_u64(edl_w, edl_n_vals);
@@ -731,16 +732,16 @@ static cloak_err edl_h_ecall_fixed(const uint8_t *edl_in, size_t edl_in_len,
     if (!edl_out_len || (edl_rep_len && !edl_out))
         EDL_FAIL(CLOAK_EINVAL, "no reply buffer");
     edl_m_key = edl_dup(edl_b_key, edl_n_key);
-    if (edl_n_key && !edl_m_key)
+    if (!edl_m_key)
         EDL_FAIL(CLOAK_ENOMEM, "key: out of memory");
     edl_m_words = edl_zalloc(edl_n_words);
-    if (edl_n_words && !edl_m_words)
+    if (!edl_m_words)
         EDL_FAIL(CLOAK_ENOMEM, "words: out of memory");
     edl_m_got = edl_zalloc(edl_n_got);
-    if (edl_n_got && !edl_m_got)
+    if (!edl_m_got)
         EDL_FAIL(CLOAK_ENOMEM, "got: out of memory");
     edl_m_one = edl_dup(edl_b_one, edl_n_one);
-    if (edl_n_one && !edl_m_one)
+    if (!edl_m_one)
         EDL_FAIL(CLOAK_ENOMEM, "one: out of memory");
     ecall_fixed(edl_m_key, edl_m_words, edl_m_got, edl_m_one);
     edl_w = edl_put_u64(edl_w, edl_n_words);
@@ -796,7 +797,7 @@ static cloak_err edl_h_ecall_signed_count(const uint8_t *edl_in, size_t edl_in_l
     if (!edl_out_len || (edl_rep_len && !edl_out))
         EDL_FAIL(CLOAK_EINVAL, "no reply buffer");
     edl_m_vals = edl_dup(edl_b_vals, edl_n_vals);
-    if (edl_n_vals && !edl_m_vals)
+    if (!edl_m_vals)
         EDL_FAIL(CLOAK_ENOMEM, "vals: out of memory");
     edl_rv = ecall_signed_count(edl_m_vals, edl_p_n);
     edl_w = edl_put_u64(edl_w, (uint64_t)(int64_t)edl_rv);
@@ -873,7 +874,7 @@ static cloak_err edl_h_ecall_inout_one(const uint8_t *edl_in, size_t edl_in_len,
     if (!edl_out_len || (edl_rep_len && !edl_out))
         EDL_FAIL(CLOAK_EINVAL, "no reply buffer");
     edl_m_x = edl_dup(edl_b_x, edl_n_x);
-    if (edl_n_x && !edl_m_x)
+    if (!edl_m_x)
         EDL_FAIL(CLOAK_ENOMEM, "x: out of memory");
     ecall_inout_one(edl_m_x);
     edl_w = edl_put_u64(edl_w, edl_n_x);
@@ -944,14 +945,14 @@ static cloak_err edl_h_ecall_call_host(const uint8_t *edl_in, size_t edl_in_len,
         EDL_FAIL(CLOAK_ERANGE, "the reply does not fit the caller's reply buffer");
     if (!edl_out_len || (edl_rep_len && !edl_out))
         EDL_FAIL(CLOAK_EINVAL, "no reply buffer");
-    edl_m_msg = edl_dup(edl_b_msg, edl_n_msg);
+    edl_m_msg = edl_n_msg ? edl_dup(edl_b_msg, edl_n_msg) : NULL;
     if (edl_n_msg && !edl_m_msg)
         EDL_FAIL(CLOAK_ENOMEM, "msg: out of memory");
     edl_m_buf = edl_zalloc(edl_n_buf);
-    if (edl_n_buf && !edl_m_buf)
+    if (!edl_m_buf)
         EDL_FAIL(CLOAK_ENOMEM, "buf: out of memory");
     edl_m_got = edl_zalloc(edl_n_got);
-    if (edl_n_got && !edl_m_got)
+    if (!edl_m_got)
         EDL_FAIL(CLOAK_ENOMEM, "got: out of memory");
     edl_rv = ecall_call_host(edl_m_msg, edl_m_buf, edl_p_cap, edl_m_got);
     edl_w = edl_put_u64(edl_w, (uint64_t)(int64_t)edl_rv);

@@ -73,16 +73,17 @@ static EDL_UNUSED size_t edl_strlen(const char *s)
     return n;
 }
 
+/* Private copies for the callee. Never NULL on success, even for 0 bytes. */
 static EDL_UNUSED void *edl_dup(const uint8_t *p, size_t n)
 {
-    void *c = n ? malloc(n) : NULL;
-    if (c) memcpy(c, p, n);
+    void *c = malloc(n ? n : 1);
+    if (c && n) memcpy(c, p, n);
     return c;
 }
 
 static EDL_UNUSED void *edl_zalloc(size_t n)
 {
-    return n ? calloc(1, n) : NULL;
+    return calloc(1, n ? n : 1);
 }
 
 static EDL_UNUSED void edl_copy(void *dst, const uint8_t *src, size_t n)
@@ -710,7 +711,7 @@ static cloak_err edl_d_ocall_print(void *edl_ctx, const uint8_t *edl_in, size_t 
         EDL_FAIL(CLOAK_ERANGE, "the reply does not fit the caller's reply buffer");
     if (!edl_out_len || (edl_rep_len && !edl_out))
         EDL_FAIL(CLOAK_EINVAL, "no reply buffer");
-    edl_m_msg = edl_dup(edl_b_msg, edl_n_msg);
+    edl_m_msg = edl_n_msg ? edl_dup(edl_b_msg, edl_n_msg) : NULL;
     if (edl_n_msg && !edl_m_msg)
         EDL_FAIL(CLOAK_ENOMEM, "msg: out of memory");
     ocall_print(edl_m_msg);
@@ -772,10 +773,10 @@ static cloak_err edl_d_ocall_fetch(void *edl_ctx, const uint8_t *edl_in, size_t 
     if (!edl_out_len || (edl_rep_len && !edl_out))
         EDL_FAIL(CLOAK_EINVAL, "no reply buffer");
     edl_m_buf = edl_zalloc(edl_n_buf);
-    if (edl_n_buf && !edl_m_buf)
+    if (!edl_m_buf)
         EDL_FAIL(CLOAK_ENOMEM, "buf: out of memory");
     edl_m_got = edl_zalloc(edl_n_got);
-    if (edl_n_got && !edl_m_got)
+    if (!edl_m_got)
         EDL_FAIL(CLOAK_ENOMEM, "got: out of memory");
     edl_rv = ocall_fetch(edl_m_buf, edl_p_cap, edl_m_got);
     edl_w = edl_put_u64(edl_w, (uint64_t)(int64_t)edl_rv);
@@ -844,7 +845,7 @@ static cloak_err edl_d_ocall_scale(void *edl_ctx, const uint8_t *edl_in, size_t 
     if (!edl_out_len || (edl_rep_len && !edl_out))
         EDL_FAIL(CLOAK_EINVAL, "no reply buffer");
     edl_m_vals = edl_dup(edl_b_vals, edl_n_vals);
-    if (edl_n_vals && !edl_m_vals)
+    if (!edl_m_vals)
         EDL_FAIL(CLOAK_ENOMEM, "vals: out of memory");
     edl_rv = ocall_scale(edl_m_vals, edl_p_n, edl_p_factor);
     edl_w = edl_put_u64(edl_w, (uint64_t)edl_rv);

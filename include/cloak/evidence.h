@@ -1,0 +1,119 @@
+/*
+ * cloak evidence: parse and verify attestation evidence -- Intel SGX DCAP quotes (v3, v4),
+ * Intel TDX quotes (v4, v5) and AMD SEV-SNP attestation reports (v2, v3, v5) -- against vendor
+ * roots and collateral, and turn it into one JSON object of normalised claims.
+ *
+ * Trust: the only anchors are the vendor roots built into libcloak (Intel SGX Root CA; AMD ARKs
+ * for Milan, Genoa, Turin), plus the local development root when a cloak_trust allows
+ * simulation. Everything else -- the evidence, certificates, CRLs, TCB info, QE identity -- is
+ * untrusted input, parsed with bounds checks and verified before use. Verification time is a
+ * parameter; nothing reads the wall clock unless the caller passes it.
+ *
+ * Thread-safety: a cloak_trust and a cloak_collateral are immutable once built and may be shared
+ * by threads; each verify call is independent.
+ *
+ * Claims (docs/CLAIMS.md lists every key): "tee" ("sgx" | "tdx" | "sevsnp"), identity fields per
+ * TEE (hex lower-case), "debug", "report_data", "tcb_status" ("UpToDate", ..., "Unknown" when no
+ * collateral was given), "advisory_ids", platform identifiers, and "x-cloak-sim": true when the
+ * chain ends at the local development root.
+ */
+#ifndef CLOAK_EVIDENCE_H
+#define CLOAK_EVIDENCE_H
+
+#include "cloak/base.h"
+
+#include <jansson.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    CLOAK_TEE_AUTO = 0,
+    CLOAK_TEE_SGX = 1,
+    CLOAK_TEE_TDX = 2,
+    CLOAK_TEE_SNP = 3,
+} cloak_tee_type;
+
+/* TCB status, in Intel's names; the order is from best to worst for merging. */
+typedef enum {
+    CLOAK_TCB_UP_TO_DATE = 0,
+    CLOAK_TCB_SW_HARDENING_NEEDED,
+    CLOAK_TCB_CONFIGURATION_NEEDED,
+    CLOAK_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED,
+    CLOAK_TCB_OUT_OF_DATE,
+    CLOAK_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED,
+    CLOAK_TCB_REVOKED,
+    CLOAK_TCB_UNKNOWN, /* no collateral: not evaluated */
+} cloak_tcb_status;
+const char *cloak_tcb_status_name(cloak_tcb_status s);
+/* Parse Intel's name ("UpToDate", ...); -1 if unknown. */
+int cloak_tcb_status_parse(const char *name);
+
+/* Trust anchors. */
+#define CLOAK_TRUST_ALLOW_SIM 0x1u /* also trust the development root of `platform_dir` */
+typedef struct cloak_trust cloak_trust;
+/* Vendor roots, plus (with CLOAK_TRUST_ALLOW_SIM) the development root of the simulation
+ * platform in platform_dir (NULL = default, see cloak/platform.h). */
+cloak_err cloak_trust_new(unsigned flags, const char *platform_dir, cloak_trust **out,
+                          cloak_error *why) CLOAK_MUST_CHECK;
+void cloak_trust_free(cloak_trust *t);
+
+/* DCAP collateral: TCB info, QE identity (each with its signature, kept as the exact signed
+ * bytes), the root CA CRL, the PCK CRL and the two issuer chains. */
+typedef struct cloak_collateral cloak_collateral;
+/* A directory in the split layout (tcb_info_body.json, tcb_info.sig, qe_identity_body.json,
+ * qe_identity.sig, root_ca_crl.der, pck_crl.der, tcb_signing_chain.pem,
+ * pck_crl_issuer_chain.pem), or a single dcap-qvl JSON file (*_collateral.json). */
+cloak_err cloak_collateral_load(const char *path, cloak_collateral **out,
+                                cloak_error *why) CLOAK_MUST_CHECK;
+void cloak_collateral_free(cloak_collateral *c);
+
+typedef struct {
+    cloak_tee_type type;                 /* CLOAK_TEE_AUTO: detect from the bytes */
+    const cloak_trust *trust;            /* required */
+    const cloak_collateral *collateral;  /* SGX/TDX; NULL = TCB status "Unknown" */
+    const uint8_t *const *certs;         /* SNP: VCEK or VLEK, ASK/ASVK, ARK (PEM or DER, any order) */
+    const size_t *cert_lens;
+    size_t ncerts;
+    time_t at;                           /* verification time */
+} cloak_verify_opts;
+
+/* Verify evidence. On success *claims is a new JSON object (json_decref it). On failure
+ * `why` names the check that failed and the field or offset, and *claims is untouched. */
+cloak_err cloak_evidence_verify(const uint8_t *evidence, size_t len, const cloak_verify_opts *opts,
+                                json_t **claims, cloak_error *why) CLOAK_MUST_CHECK;
+
+/* Appraisal policy over normalised claims (TEE-neutral). Zero-initialise, then set what to
+ * require; cloak_policy_init gives the production defaults: no debug, no simulation, any
+ * measurement, any TCB status. */
+typedef struct {
+    int allow_debug;                 /* 0: refuse debug evidence */
+    int allow_sim;                   /* 0: refuse evidence with x-cloak-sim */
+    const uint8_t *report_data;      /* expected report data (a prefix, zero-padded to 64) */
+    size_t report_data_len;
+    const uint8_t *measurement;      /* MRENCLAVE / MRTD / SNP MEASUREMENT */
+    size_t measurement_len;
+    const uint8_t *signer;           /* SGX MRSIGNER */
+    size_t signer_len;
+    int product_id;                  /* -1: any (SGX ISVPRODID) */
+    int min_svn;                     /* -1: any (SGX ISVSVN, SNP GUEST_SVN) */
+    int max_tcb_status;              /* -1: any; else the worst acceptable cloak_tcb_status */
+} cloak_policy;
+void cloak_policy_init(cloak_policy *p);
+/* Check claims against the policy; each refusal has its own reason naming the claim. */
+cloak_err cloak_claims_check(const json_t *claims, const cloak_policy *p,
+                             cloak_error *why) CLOAK_MUST_CHECK;
+
+/* Parse without verifying: every field, for `cloak evidence show`. */
+cloak_err cloak_evidence_show(const uint8_t *evidence, size_t len, cloak_tee_type type,
+                              json_t **fields, cloak_error *why) CLOAK_MUST_CHECK;
+
+/* Detect the evidence type from its bytes (CLOAK_TEE_AUTO if unrecognised). */
+cloak_tee_type cloak_evidence_detect(const uint8_t *evidence, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,124 @@
+/* Appraisal policy over claims: each refusal has its own reason. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "cloak/evidence.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static json_t *sgx_claims(void)
+{
+    json_error_t err;
+    json_t *c = json_loads(
+        "{\"tee\":\"sgx\",\"debug\":false,"
+        "\"measurement\":\"a68b5dcadac9990ae7c8f852f51e18b1bbb8fd4f1e75af61f425f041663bec3b\","
+        "\"mrenclave\":\"a68b5dcadac9990ae7c8f852f51e18b1bbb8fd4f1e75af61f425f041663bec3b\","
+        "\"mrsigner\":\"2727951c9960660dac61be72c9b6251a306a72a285dfeeaa5ca8c0ec12dcff38\","
+        "\"isv_prod_id\":1,\"isv_svn\":3,\"tcb_status\":\"SWHardeningNeeded\","
+        "\"report_data\":\"00ff000000000000000000000000000000000000000000000000000000000000"
+        "0000000000000000000000000000000000000000000000000000000000000000\"}",
+        0, &err);
+    assert_non_null(c);
+    return c;
+}
+
+static void expect(const json_t *c, const cloak_policy *p, cloak_err code, const char *words)
+{
+    cloak_error why = {0};
+    cloak_err rc = cloak_claims_check(c, p, &why);
+    assert_int_equal(rc, code);
+    if (words) {
+        if (!strstr(why.msg, words)) fprintf(stderr, "message: %s\n", why.msg);
+        assert_non_null(strstr(why.msg, words));
+    }
+}
+
+static void test_default_policy_accepts_production_hardware(void **state)
+{
+    json_t *c = sgx_claims();
+    cloak_policy p;
+    cloak_policy_init(&p);
+    expect(c, &p, CLOAK_OK, NULL);
+    json_decref(c);
+}
+
+static void test_each_refusal_has_its_reason(void **state)
+{
+    json_t *c = sgx_claims();
+    cloak_policy p;
+    uint8_t rd[2] = {0x00, 0xff}, wrong[2] = {0x00, 0xfe}, m[32];
+
+    cloak_policy_init(&p);
+    p.report_data = rd;
+    p.report_data_len = 2;
+    expect(c, &p, CLOAK_OK, NULL);
+    p.report_data = wrong;
+    expect(c, &p, CLOAK_EVERIFY, "report data does not match");
+
+    cloak_policy_init(&p);
+    memset(m, 0x11, sizeof m);
+    p.measurement = m;
+    p.measurement_len = 32;
+    expect(c, &p, CLOAK_EVERIFY, "measurement does not match");
+
+    cloak_policy_init(&p);
+    p.signer = m;
+    p.signer_len = 32;
+    expect(c, &p, CLOAK_EVERIFY, "mrsigner does not match");
+
+    cloak_policy_init(&p);
+    p.product_id = 2;
+    expect(c, &p, CLOAK_EVERIFY, "product id 1");
+
+    cloak_policy_init(&p);
+    p.min_svn = 4;
+    expect(c, &p, CLOAK_EVERIFY, "below the policy's minimum 4");
+    p.min_svn = 3;
+    expect(c, &p, CLOAK_OK, NULL);
+
+    cloak_policy_init(&p);
+    p.max_tcb_status = CLOAK_TCB_UP_TO_DATE;
+    expect(c, &p, CLOAK_EVERIFY, "SWHardeningNeeded is worse");
+    p.max_tcb_status = CLOAK_TCB_SW_HARDENING_NEEDED;
+    expect(c, &p, CLOAK_OK, NULL);
+
+    json_object_set_new(c, "debug", json_true());
+    cloak_policy_init(&p);
+    expect(c, &p, CLOAK_EPERM, "debug sgx");
+    p.allow_debug = 1;
+    expect(c, &p, CLOAK_OK, NULL);
+
+    json_object_set_new(c, "x-cloak-sim", json_true());
+    expect(c, &p, CLOAK_EPERM, "simulated evidence");
+    p.allow_sim = 1;
+    expect(c, &p, CLOAK_OK, NULL);
+
+    /* a claim set without a debug claim is treated as debug: absence never loosens a policy */
+    json_object_del(c, "debug");
+    p.allow_debug = 0;
+    expect(c, &p, CLOAK_EPERM, "debug");
+    json_decref(c);
+}
+
+static void test_tcb_status_names_round_trip(void **state)
+{
+    for (int s = CLOAK_TCB_UP_TO_DATE; s <= CLOAK_TCB_UNKNOWN; s++)
+        assert_int_equal(cloak_tcb_status_parse(cloak_tcb_status_name((cloak_tcb_status)s)), s);
+    assert_int_equal(cloak_tcb_status_parse("ConfigurationAndSWHardeningNeeded"),
+                     CLOAK_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED);
+    assert_int_equal(cloak_tcb_status_parse("Bogus"), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_default_policy_accepts_production_hardware),
+        cmocka_unit_test(test_each_refusal_has_its_reason),
+        cmocka_unit_test(test_tcb_status_names_round_trip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
