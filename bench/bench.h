@@ -11,5 +11,6 @@ uint64_t bench_now_ns(void);
 double bench_quantile(double *samples, size_t n, double q);
 
 void bench_enclave_calls(void);
+void bench_evidence(void);
 
 #endif

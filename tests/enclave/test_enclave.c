@@ -25,7 +25,7 @@
 
 enum {
     F_ECHO = 1, F_EMPTY, F_CRASH, F_LOOP, F_SYSCALL, F_SEAL, F_UNSEAL, F_QUOTE, F_OCALLS,
-    F_IDENTITY, F_FAIL, F_FILL, F_ABORT
+    F_IDENTITY, F_FAIL, F_FILL, F_ABORT, F_ALLOC
 };
 
 /* Intel DCAP quote v3: report body at 48 (attestation.md §1) */
@@ -576,6 +576,36 @@ static void test_second_process_attaches(void **state)
     unlink(sock);
 }
 
+static cloak_err alloc_in(cloak_enclave *e, uint64_t bytes, cloak_error *why)
+{
+    uint8_t in[8], out[8];
+    size_t n;
+    cloak_put_u64le(in, bytes);
+    return call(e, F_ALLOC, in, 8, out, sizeof out, &n, why);
+}
+
+static void test_heap_size_is_enforced(void **state)
+{
+#ifdef CLOAK_TEST_SANITIZED
+    skip(); /* the sanitizer's allocator maps far beyond any heap; the runner does not limit it */
+#endif
+    cloak_error why;
+    cloak_enclave *big = make("te_a", 0, 0); /* default heap, 64 MiB */
+    assert_int_equal(alloc_in(big, 8u << 20, &why), CLOAK_OK);
+    assert_int_equal(alloc_in(big, 128u << 20, &why), CLOAK_ENOMEM);
+    cloak_enclave_free(big);
+    cloak_enclave *small = make("te_heap1m", 0, 0); /* signed with --heap 1M */
+    cloak_image_identity id;
+    cloak_enclave_identity(small, &id);
+    assert_int_equal(id.heap, 1u << 20);
+    assert_int_equal(alloc_in(small, 64u << 10, &why), CLOAK_OK);
+    assert_int_equal(alloc_in(small, 4u << 20, &why), CLOAK_ENOMEM);
+    assert_non_null(strstr(why.msg, "refused"));
+    /* the enclave survives its failed allocation */
+    assert_int_equal(alloc_in(small, 64u << 10, &why), CLOAK_OK);
+    cloak_enclave_free(small);
+}
+
 static int rm_entry(const char *p, const struct stat *s, int f, struct FTW *w)
 {
     return remove(p);
@@ -614,6 +644,7 @@ int main(void)
         cmocka_unit_test(test_sandbox_state),
         cmocka_unit_test(test_memory_unreadable_without_ptrace_capability),
         cmocka_unit_test(test_second_process_attaches),
+        cmocka_unit_test(test_heap_size_is_enforced),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -202,10 +202,34 @@ static void drop_client(int i)
         ch_ring_unmap(&w->ring);
     }
     close(w->sock);
-    cloak_free_secret(w->req, w->req ? w->ring.cap : 0);
-    cloak_free_secret(w->resp, w->resp ? w->ring.cap : 0);
+    runtime_free(w->req, w->ring.cap);
+    runtime_free(w->resp, w->ring.cap);
+    runtime_free(w->stack, RUNNER_STACK_BYTES);
     free(w);
     clients[i] = NULL;
+}
+
+void *runtime_alloc(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void runtime_free(void *p, size_t n)
+{
+    if (!p) return;
+    OPENSSL_cleanse(p, n);
+    munmap(p, n);
+}
+
+static int start_worker(worker *w)
+{
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr)) return -1;
+    int rc = pthread_attr_setstack(&attr, w->stack, RUNNER_STACK_BYTES) ||
+             pthread_create(&w->thread, &attr, runner_serve, w);
+    pthread_attr_destroy(&attr);
+    return rc ? -1 : 0;
 }
 
 /* A client sent CTL_ATTACH with its ring: map it and start serving it. */
@@ -228,13 +252,13 @@ static void client_message(int i)
     } else if ((reply.rc = ch_ring_map(fd, &w->ring, &why)) != 0) {
         why.msg[sizeof reply.msg - 1] = 0;
         memcpy(reply.msg, why.msg, sizeof reply.msg);
-    } else if (!(w->req = malloc(w->ring.cap)) || !(w->resp = malloc(w->ring.cap))) {
+    } else if (!(w->req = runtime_alloc(w->ring.cap)) || !(w->resp = runtime_alloc(w->ring.cap)) ||
+               !(w->stack = runtime_alloc(RUNNER_STACK_BYTES))) {
         reply.rc = CLOAK_ENOMEM;
         snprintf(reply.msg, sizeof reply.msg, "enclave out of memory for a %llu-byte ring",
                  (unsigned long long)w->ring.cap);
         ch_ring_unmap(&w->ring);
-    } else if ((w->seen = atomic_load(&w->ring.hdr->req_seq)),
-               pthread_create(&w->thread, NULL, runner_serve, w) != 0) {
+    } else if ((w->seen = atomic_load(&w->ring.hdr->req_seq)), start_worker(w) != 0) {
         reply.rc = CLOAK_ENOMEM;
         snprintf(reply.msg, sizeof reply.msg, "enclave cannot start a thread for the ring");
         ch_ring_unmap(&w->ring);
@@ -273,7 +297,7 @@ int main(void)
     cloak_err rc = start(&init, &listen_fd, &why);
     if (!rc) {
         char msg[256] = "";
-        if (sandbox_enter(CTL_FD, listen_fd, &g_runner.memory_locked, msg, sizeof msg) < 0)
+        if (sandbox_enter(CTL_FD, listen_fd, g_runner.id.heap, &g_runner.memory_locked, msg, sizeof msg) < 0)
             rc = cloak_error_set(&why, CLOAK_EINTERNAL, "cannot enter the sandbox: %s", msg);
     }
     send_ready(CTL_FD, rc, rc ? why.msg : NULL);

@@ -36,6 +36,7 @@ typedef struct worker {
     uint32_t seen; /* req_seq before the client's first request (read before serving) */
     uint8_t *req;  /* private copy of the current request (ring.cap bytes) */
     uint8_t *resp; /* private response being built (ring.cap bytes) */
+    void *stack;   /* the serving thread's stack */
     int active;
 } worker;
 void *runner_serve(void *arg);
@@ -45,7 +46,13 @@ size_t runner_handle(worker *w, size_t n);
 
 /* Sandbox: descriptors, dumpability, core dumps, memory lock, seccomp. Returns 0 or -1. */
 int sandbox_early(void); /* first thing: not dumpable, no core dumps */
-int sandbox_enter(int keep1, int keep2, int *memory_locked, char *msg, size_t msg_cap);
+int sandbox_enter(int keep1, int keep2, uint64_t heap, int *memory_locked, char *msg, size_t msg_cap);
+
+/* Memory for the runtime itself (ring copies, thread stacks): shared anonymous mappings, which
+ * RLIMIT_DATA does not count, so the enclave's heap limit bounds only the enclave's own use. */
+void *runtime_alloc(size_t n);
+void runtime_free(void *p, size_t n); /* wipes, then unmaps */
+#define RUNNER_STACK_BYTES (1u << 20)
 
 /* Warm up OpenSSL paths used after the sandbox closes (KDF, AEAD, ECDSA). */
 int runner_warm_up(void);

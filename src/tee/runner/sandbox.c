@@ -154,8 +154,39 @@ fail:
     return -1;
 }
 
-int sandbox_enter(int keep1, int keep2, int *memory_locked, char *msg, size_t msg_cap)
+/* The enclave's heap (signed into its image) becomes its data limit: what it has mapped now
+ * (code, libraries, start-up allocations) plus `heap`. Runtime buffers are shared mappings that
+ * this limit does not count (runtime_alloc). */
+static int limit_heap(uint64_t heap, char *msg, size_t msg_cap)
 {
+#ifdef CLOAK_SANITIZE
+    (void)heap;
+    (void)msg;
+    (void)msg_cap;
+    return 0; /* the sanitizer allocator maps far beyond any heap */
+#else
+    FILE *f = fopen("/proc/self/status", "re");
+    unsigned long long kb = 0;
+    char line[128];
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmData: %llu kB", &kb) == 1) break;
+    if (f) fclose(f);
+    if (!kb) {
+        snprintf(msg, msg_cap, "cannot read VmData from /proc/self/status");
+        return -1;
+    }
+    struct rlimit rl = {(rlim_t)(kb * 1024 + heap), (rlim_t)(kb * 1024 + heap)};
+    if (setrlimit(RLIMIT_DATA, &rl) < 0) {
+        snprintf(msg, msg_cap, "cannot set the heap limit: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+#endif
+}
+
+int sandbox_enter(int keep1, int keep2, uint64_t heap, int *memory_locked, char *msg, size_t msg_cap)
+{
+    if (limit_heap(heap, msg, msg_cap) < 0) return -1;
     if (close_descriptors(keep1, keep2) < 0) {
         snprintf(msg, msg_cap, "cannot close descriptors: %s", strerror(errno));
         return -1;

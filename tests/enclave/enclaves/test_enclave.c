@@ -15,7 +15,7 @@
 
 enum {
     F_ECHO = 1, F_EMPTY, F_CRASH, F_LOOP, F_SYSCALL, F_SEAL, F_UNSEAL, F_QUOTE, F_OCALLS,
-    F_IDENTITY, F_FAIL, F_FILL, F_ABORT
+    F_IDENTITY, F_FAIL, F_FILL, F_ABORT, F_ALLOC
 };
 
 #if VARIANT == 1
@@ -171,6 +171,19 @@ static cloak_err fill(const uint8_t *in, size_t in_len, uint8_t *out, size_t out
     return CLOAK_OK;
 }
 
+/* in: u64 bytes to allocate and touch */
+static cloak_err alloc(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    if (in_len != 8) return cloak_trusted_fail(CLOAK_EINVAL, "alloc: 8 bytes");
+    size_t n = (size_t)cloak_get_u64le(in);
+    volatile uint8_t *p = malloc(n);
+    if (!p) return cloak_trusted_fail(CLOAK_ENOMEM, "alloc: %zu bytes refused", n);
+    for (size_t i = 0; i < n; i += 4096) p[i] = 1;
+    free((void *)p);
+    *out_len = 0;
+    return CLOAK_OK;
+}
+
 cloak_err cloak_enclave_init(void)
 {
     static const struct {
@@ -179,7 +192,7 @@ cloak_err cloak_enclave_init(void)
     } table[] = {{F_ECHO, echo},         {F_EMPTY, empty},   {F_CRASH, crash},   {F_LOOP, loop},
                  {F_SYSCALL, forbidden}, {F_SEAL, seal},     {F_UNSEAL, unseal}, {F_QUOTE, quote},
                  {F_OCALLS, ocalls},     {F_IDENTITY, identity}, {F_FAIL, fail}, {F_FILL, fill},
-                 {F_ABORT, do_abort}};
+                 {F_ABORT, do_abort}, {F_ALLOC, alloc}};
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         cloak_err rc = cloak_trusted_register(table[i].fid, table[i].fn);
         if (rc) return rc;
