@@ -17,6 +17,7 @@ static const cli_command commands[] = {
     {"evidence", "verify", "verify an SGX/TDX quote or SEV-SNP report; print its claims",
      cmd_evidence_verify},
     {"evidence", "show", "print the fields of evidence without verifying it", cmd_evidence_show},
+    {"evidence", "collect", "write SNP/TDX evidence from inside this VM", cmd_evidence_collect},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

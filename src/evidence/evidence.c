@@ -107,8 +107,10 @@ void ev_set_hex(json_t *o, const char *key, const uint8_t *p, size_t len)
 
 int ev_cert_valid_at(X509 *c, time_t at)
 {
-    return X509_cmp_time(X509_get0_notBefore(c), &at) <= 0 &&
-           X509_cmp_time(X509_get0_notAfter(c), &at) >= 0;
+    /* ASN1_TIME_cmp_time_t: -1/0/1, or -2 for a malformed time (which must never pass) */
+    int nb = ASN1_TIME_cmp_time_t(X509_get0_notBefore(c), at);
+    int na = ASN1_TIME_cmp_time_t(X509_get0_notAfter(c), at);
+    return nb != -2 && na != -2 && nb <= 0 && na >= 0;
 }
 
 STACK_OF(X509) *ev_load_certs(const uint8_t *p, size_t len)

@@ -13,15 +13,15 @@
 
 #include <openssl/x509.h>
 
-#define SNP_REPORT_SIZE 0x4A0u  /* 1184 bytes, the whole ATTESTATION_REPORT */
-#define SNP_SIGNED_SIZE 0x2A0u  /* the signature covers bytes [0, 0x2A0) */
+#define SNP_REPORT_SIZE 0x4A0u /* 1184 bytes, the whole ATTESTATION_REPORT */
+#define SNP_SIGNED_SIZE 0x2A0u /* the signature covers bytes [0, 0x2A0) */
 #define SNP_SIG_OFFSET 0x2A0u
-#define SNP_SIG_COMPONENT 72u   /* R and S: 72-byte little-endian integers */
-#define SNP_P384_BYTES 48u      /* only the low 48 bytes of R and S may be non-zero */
+#define SNP_SIG_COMPONENT 72u /* R and S: 72-byte little-endian integers */
+#define SNP_P384_BYTES 48u    /* only the low 48 bytes of R and S may be non-zero */
 #define SNP_SIG_SIZE 512u
 
-#define SNP_VERSION_MIN 2u      /* go-sev-guest abi.MinSupportedReportVersion */
-#define SNP_VERSION_MAX 5u      /* go-sev-guest abi.MaxSupportedReportVersion */
+#define SNP_VERSION_MIN 2u /* go-sev-guest abi.MinSupportedReportVersion */
+#define SNP_VERSION_MAX 5u /* go-sev-guest abi.MaxSupportedReportVersion */
 #define SNP_SIG_ALGO_ECDSA_P384_SHA384 1u
 
 /* KEY_INFO.SIGNING_KEY (bits 4:2) */
