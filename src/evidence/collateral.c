@@ -78,6 +78,8 @@ void cloak_collateral_free(cloak_collateral *c)
     dcap_tcb_info_free(&c->tcb);
     dcap_qe_identity_free(&c->qe);
     free(c->source);
+    X509_free(c->memo_root);
+    pthread_mutex_destroy(&c->memo_lock);
     c->magic = 0;
     free(c);
 }
@@ -124,6 +126,7 @@ static cloak_err build(const dcap_collateral_parts *in, const char *source,
         goto out;
     }
     c->magic = COLLATERAL_MAGIC;
+    pthread_mutex_init(&c->memo_lock, NULL);
     if (!in->tcb_info_sig || in->tcb_info_sig_len != DCAP_RAW_SIG_BYTES || !in->qe_identity_sig ||
         in->qe_identity_sig_len != DCAP_RAW_SIG_BYTES) {
         int t = !in->tcb_info_sig || in->tcb_info_sig_len != DCAP_RAW_SIG_BYTES;
@@ -409,7 +412,8 @@ out:
  * Signing certificate in 2025 with the same key and serial, MANIFEST quirk 3), and not be on the
  * root CA CRL. A copy of the root after it must be the pinned root. */
 static cloak_err check_signer(STACK_OF(X509) * chain, const char *what, X509 *root,
-                              X509_CRL *root_crl, time_t at, X509 **signer, cloak_error *why)
+                              X509_CRL *root_crl, time_t at, int sigs_known, X509 **signer,
+                              cloak_error *why)
 {
     char cn[128], rcn[128], a[32], b[32], t[32];
     time_t nb = 0, na = 0;
@@ -432,7 +436,7 @@ static cloak_err check_signer(STACK_OF(X509) * chain, const char *what, X509 *ro
         }
     }
     if (X509_cmp(leaf, root) == 0 || X509_check_issued(root, leaf) != X509_V_OK ||
-        X509_verify(leaf, rk) != 1) {
+        (!sigs_known && X509_verify(leaf, rk) != 1)) {
         ERR_clear_error();
         return cloak_error_set(why, CLOAK_EVERIFY,
                                "%s does not chain to the root: %s is not issued and signed by %s",
@@ -487,13 +491,14 @@ static cloak_err check_crl_time(X509_CRL *crl, const char *what, time_t at, cloa
     return CLOAK_OK;
 }
 
-static cloak_err check_crl_signer(X509_CRL *crl, X509 *issuer, const char *what, cloak_error *why)
+static cloak_err check_crl_signer(X509_CRL *crl, X509 *issuer, const char *what, int sigs_known,
+                                  cloak_error *why)
 {
     char cn[128];
     cert_cn(issuer, cn, sizeof cn);
     if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0)
         return cloak_error_set(why, CLOAK_EVERIFY, "%s is not issued by %s", what, cn);
-    if (X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1) {
+    if (!sigs_known && X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1) {
         ERR_clear_error();
         return cloak_error_set(why, CLOAK_EVERIFY, "%s signature does not verify under %s", what,
                                cn);
@@ -505,12 +510,12 @@ static cloak_err check_crl_signer(X509_CRL *crl, X509 *issuer, const char *what,
 static cloak_err check_body(const char *what, const dcap_bytes *body, const uint8_t *sig,
                             X509 *signer, const char *id, const char *want_id, time_t issue,
                             const char *issue_str, time_t next, const char *next_str, time_t at,
-                            cloak_error *why)
+                            int sigs_known, cloak_error *why)
 {
     char cn[128], t[32];
     cert_cn(signer, cn, sizeof cn);
     fmt_time(at, t);
-    if (!verify_raw_p256(X509_get0_pubkey(signer), body->p, body->len, sig))
+    if (!sigs_known && !verify_raw_p256(X509_get0_pubkey(signer), body->p, body->len, sig))
         return cloak_error_set(why, CLOAK_EVERIFY,
                                "%s signature does not verify under %s over the body's exact bytes",
                                what, cn);
@@ -538,31 +543,44 @@ cloak_err dcap_collateral_check(const cloak_collateral *c, X509 *root, time_t at
                              "dcap_collateral_check: collateral and root required");
         goto out;
     }
+    cloak_collateral *m = (cloak_collateral *)c; /* only the memo changes */
+    pthread_mutex_lock(&m->memo_lock);
+    int known = m->memo_root && m->memo_is_tdx == is_tdx && X509_cmp(m->memo_root, root) == 0;
+    pthread_mutex_unlock(&m->memo_lock);
     /* the root CRL's signature first: the signer checks below consult it */
-    if ((rc = check_crl_signer(c->root_crl, root, "root CA CRL", why)) ||
-        (rc = check_signer(c->tcb_chain, "TCB info issuer chain", root, c->root_crl, at,
+    if ((rc = check_crl_signer(c->root_crl, root, "root CA CRL", known, why)) ||
+        (rc = check_signer(c->tcb_chain, "TCB info issuer chain", root, c->root_crl, at, known,
                            &tcb_signer, why)) ||
         (rc = check_body("TCB info", &c->tcb_info, c->tcb_info_sig, tcb_signer,
                          c->tcb.is_tdx ? "TDX" : "SGX", is_tdx ? "TDX" : "SGX", c->tcb.issue_date,
                          c->tcb.issue_date_str, c->tcb.next_update, c->tcb.next_update_str, at,
-                         why)))
+                         known, why)))
         goto out;
     qe_signer = tcb_signer;
     if ((c->qe_chain_raw.len != c->tcb_chain_raw.len ||
          memcmp(c->qe_chain_raw.p, c->tcb_chain_raw.p, c->tcb_chain_raw.len) != 0) &&
-        (rc = check_signer(c->qe_chain, "QE identity issuer chain", root, c->root_crl, at,
+        (rc = check_signer(c->qe_chain, "QE identity issuer chain", root, c->root_crl, at, known,
                            &qe_signer, why)))
         goto out;
-    if ((rc =
-             check_body("QE identity", &c->qe_identity, c->qe_identity_sig, qe_signer,
-                        c->qe.is_td_qe ? "TD_QE" : "QE", is_tdx ? "TD_QE" : "QE", c->qe.issue_date,
-                        c->qe.issue_date_str, c->qe.next_update, c->qe.next_update_str, at, why)) ||
+    if ((rc = check_body("QE identity", &c->qe_identity, c->qe_identity_sig, qe_signer,
+                         c->qe.is_td_qe ? "TD_QE" : "QE", is_tdx ? "TD_QE" : "QE",
+                         c->qe.issue_date, c->qe.issue_date_str, c->qe.next_update,
+                         c->qe.next_update_str, at, known, why)) ||
         (rc = check_crl_time(c->root_crl, "root CA CRL", at, why)) ||
-        (rc = check_signer(c->pck_crl_chain, "PCK CRL issuer chain", root, c->root_crl, at, &pck_ca,
-                           why)) ||
-        (rc = check_crl_signer(c->pck_crl, pck_ca, "PCK CRL", why)) ||
+        (rc = check_signer(c->pck_crl_chain, "PCK CRL issuer chain", root, c->root_crl, at, known,
+                           &pck_ca, why)) ||
+        (rc = check_crl_signer(c->pck_crl, pck_ca, "PCK CRL", known, why)) ||
         (rc = check_crl_time(c->pck_crl, "PCK CRL", at, why)))
         goto out;
+    if (!known) {
+        pthread_mutex_lock(&m->memo_lock);
+        if (X509_up_ref(root)) {
+            X509_free(m->memo_root);
+            m->memo_root = root;
+            m->memo_is_tdx = is_tdx;
+        }
+        pthread_mutex_unlock(&m->memo_lock);
+    }
 out:
     return rc;
 }

@@ -13,6 +13,8 @@
 
 #include "evidence/evidence_int.h"
 
+#include <pthread.h>
+
 #include <openssl/x509.h>
 
 #define COLLATERAL_MAGIC 0x434f4c4cu /* "COLL" */
@@ -102,6 +104,13 @@ struct cloak_collateral {
     STACK_OF(X509) * tcb_chain, *qe_chain, *pck_crl_chain;
     dcap_tcb_info tcb;
     dcap_qe_identity qe;
+    /* Signature memo: every signature in this collateral verified under `memo_root` (for the
+     * TCB info / QE identity ids of `memo_is_tdx`). Signatures do not depend on the
+     * verification time, so later checks under the same root redo only the time, id and
+     * revocation checks. The collateral is otherwise immutable; the lock guards the memo. */
+    pthread_mutex_t memo_lock;
+    X509 *memo_root;
+    int memo_is_tdx;
 };
 
 /* The inputs of a collateral, borrowed; every field required. Signatures are raw r||s. */
