@@ -114,6 +114,8 @@ static X509_CRL *parse_crl(const uint8_t *p, size_t len)
     return crl;
 }
 
+static int compute_hashes(cloak_collateral *c);
+
 static cloak_err build(const dcap_collateral_parts *in, const char *source,
                        const char *const *names, cloak_collateral **out, cloak_error *why)
 {
@@ -174,6 +176,10 @@ static cloak_err build(const dcap_collateral_parts *in, const char *source,
     snprintf(name, sizeof name, "%s: %s", src, names[I_QE]);
     if ((rc = dcap_qe_identity_parse(c->qe_identity.p, c->qe_identity.len, name, &c->qe, why)))
         goto out;
+    if (compute_hashes(c)) {
+        rc = cloak_error_openssl(why, CLOAK_EINTERNAL, "cannot hash the collateral");
+        goto out;
+    }
     *out = c;
     c = NULL;
 out:
@@ -604,28 +610,36 @@ X509_CRL *dcap_collateral_pck_crl(const cloak_collateral *c)
  *   tcbinfocrlhash    the PCK CRL (revocation of the platform whose TCB the TCB info rates)
  *   qeidcrlhash       the root CA CRL (revocation of the signing and CA certificates)
  * The PCK CRL issuer chain is not hashed (MAA has no key for it). */
+static const char *const hash_keys[6] = {"tcbinfohash",      "qeidhash",       "tcbinfocertshash",
+                                          "qeidcertshash",    "tcbinfocrlhash", "qeidcrlhash"};
+
+/* The collateral is immutable: hash its inputs once. */
+static int compute_hashes(cloak_collateral *c)
+{
+    const dcap_bytes *items[6] = {&c->tcb_info,     &c->qe_identity, &c->tcb_chain_raw,
+                                  &c->qe_chain_raw, &c->pck_crl_raw, &c->root_crl_raw};
+    for (size_t i = 0; i < 6; i++) {
+        uint8_t md[32];
+        unsigned int mdlen = 0;
+        if (EVP_Digest(items[i]->p, items[i]->len, md, &mdlen, EVP_sha256(), NULL) != 1) return -1;
+        cloak_hex_write(c->hashes[i], md, 32);
+    }
+    return 0;
+}
+
 json_t *dcap_collateral_hashes(const cloak_collateral *c)
 {
     if (!c || c->magic != COLLATERAL_MAGIC) return NULL;
-    struct {
-        const char *key;
-        const dcap_bytes *b;
-    } items[] = {
-        {"tcbinfohash", &c->tcb_info},           {"qeidhash", &c->qe_identity},
-        {"tcbinfocertshash", &c->tcb_chain_raw}, {"qeidcertshash", &c->qe_chain_raw},
-        {"tcbinfocrlhash", &c->pck_crl_raw},     {"qeidcrlhash", &c->root_crl_raw},
-    };
     json_t *o = json_object();
-    for (size_t i = 0; o && i < sizeof items / sizeof *items; i++) {
-        uint8_t md[32];
-        unsigned int mdlen = 0;
-        json_t *h = NULL;
-        if (EVP_Digest(items[i].b->p, items[i].b->len, md, &mdlen, EVP_sha256(), NULL) == 1)
-            h = ev_hex(md, mdlen);
-        if (!h || json_object_set_new(o, items[i].key, h) < 0) {
+    for (size_t i = 0; o && i < 6; i++)
+        if (json_object_set_new(o, hash_keys[i], json_string(c->hashes[i])) < 0) {
             json_decref(o);
             o = NULL;
         }
-    }
     return o;
+}
+
+X509 *dcap_collateral_pck_crl_issuer(const cloak_collateral *c)
+{
+    return c && c->magic == COLLATERAL_MAGIC ? sk_X509_value(c->pck_crl_chain, 0) : NULL;
 }

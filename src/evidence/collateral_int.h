@@ -108,6 +108,7 @@ struct cloak_collateral {
      * TCB info / QE identity ids of `memo_is_tdx`). Signatures do not depend on the
      * verification time, so later checks under the same root redo only the time, id and
      * revocation checks. The collateral is otherwise immutable; the lock guards the memo. */
+    char hashes[6][65]; /* dcap_collateral_hashes, computed once at load */
     pthread_mutex_t memo_lock;
     X509 *memo_root;
     int memo_is_tdx;

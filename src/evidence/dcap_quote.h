@@ -169,14 +169,18 @@ cloak_err dcap_pck_chain_load(const uint8_t *pem, size_t len, dcap_pck_chain *ou
 void dcap_pck_chain_free(dcap_pck_chain *c);
 /* Pin the root to the trust's Intel root (or the development root when trusted), check
  * each certificate's validity at `at` and verify the chain with OpenSSL, the pinned root as
- * the only anchor. *anchor (borrowed from t) and *is_sim are set on success. */
+ * the only anchor. `sigs_known`: this exact chain already verified under this trust (the
+ * trust's chain cache), so only the pin, shape and times are checked again. *anchor (borrowed
+ * from t) and *is_sim are set on success. */
 cloak_err dcap_pck_chain_verify(const dcap_pck_chain *c, const cloak_trust *t, time_t at,
-                                X509 **anchor, int *is_sim, cloak_error *why);
+                                int sigs_known, X509 **anchor, int *is_sim, cloak_error *why);
 /* Revocation (attestation.md §2 step 3): the CA's serial is not on the root CA CRL (issued by
  * the root), the leaf's serial is not on the PCK CRL (issued and signed by the chain's CA).
  * The CRLs' own signatures and times are the collateral module's job. */
+/* crl_sig_known: the PCK CRL's signature was already verified under this very CA certificate
+ * (dcap_collateral_check verifies it under the collateral's PCK CRL issuer). */
 cloak_err dcap_pck_check_revocation(const dcap_pck_chain *c, X509 *root, X509_CRL *root_crl,
-                                    X509_CRL *pck_crl, cloak_error *why);
+                                    X509_CRL *pck_crl, int crl_sig_known, cloak_error *why);
 
 /* The PCK SGX extension (OID 1.2.840.113741.1.13.1), every field. */
 typedef struct {

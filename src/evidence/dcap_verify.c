@@ -145,7 +145,10 @@ cloak_err dcap_verify(const uint8_t *p, size_t len, const cloak_verify_opts *o, 
     /* 2. the QE report binds the attestation key and auth data */
     if ((rc = check_binding(&q, why)) != CLOAK_OK) goto out;
     /* 3. the QE report is signed by the PCK key */
-    if ((rc = dcap_pck_chain_load(q.pck_pem, q.pck_pem_len, &chain, why)) != CLOAK_OK) {
+    _Static_assert(sizeof(dcap_pck_ext) <= EV_CHAIN_AUX_BYTES, "PCK extension fits the cache");
+    int cached = ev_chain_cache_get(o->trust, q.pck_pem, q.pck_pem_len, &chain.leaf, &chain.ca,
+                                    &chain.root, &ext, sizeof ext);
+    if (!cached && (rc = dcap_pck_chain_load(q.pck_pem, q.pck_pem_len, &chain, why)) != CLOAK_OK) {
         cloak_error_wrap(why, "certification data at offset 0x%zx", q.pck_pem_off);
         goto out;
     }
@@ -158,18 +161,26 @@ cloak_err dcap_verify(const uint8_t *p, size_t len, const cloak_verify_opts *o, 
         goto out;
     }
     /* 4. the PCK chain, pinned to a trusted root, valid at o->at */
-    if ((rc = dcap_pck_chain_verify(&chain, o->trust, o->at, &anchor, &sim, why)) != CLOAK_OK)
+    if ((rc = dcap_pck_chain_verify(&chain, o->trust, o->at, cached, &anchor, &sim, why)) !=
+        CLOAK_OK)
         goto out;
-    /* 5. the platform's TCB from the PCK certificate */
-    if ((rc = dcap_pck_parse_ext(chain.leaf, &ext, why)) != CLOAK_OK) goto out;
+    /* 5. the platform's TCB from the PCK certificate (parsed once per chain) */
+    if (!cached) {
+        if ((rc = dcap_pck_parse_ext(chain.leaf, &ext, why)) != CLOAK_OK) goto out;
+        ev_chain_cache_put(o->trust, q.pck_pem, q.pck_pem_len, chain.leaf, chain.ca, chain.root,
+                           &ext, sizeof ext);
+    }
     /* 6. collateral: its own signatures and times, revocation, then the TCB levels */
     if (o->collateral) {
         if ((rc = dcap_collateral_check(o->collateral, anchor, o->at, tdx, why)) != CLOAK_OK) {
             rc = collateral_failed(rc, why);
             goto out;
         }
+        X509 *crl_issuer = dcap_collateral_pck_crl_issuer(o->collateral);
+        int crl_known = crl_issuer && X509_cmp(crl_issuer, chain.ca) == 0;
         if ((rc = dcap_pck_check_revocation(&chain, anchor, dcap_collateral_root_crl(o->collateral),
-                                            dcap_collateral_pck_crl(o->collateral), why)) !=
+                                            dcap_collateral_pck_crl(o->collateral), crl_known,
+                                            why)) !=
             CLOAK_OK)
             goto out;
         rc = dcap_tcb_evaluate(o->collateral, tdx, &ext.tcb, q.qe_report, tdx ? q.body : NULL,

@@ -9,11 +9,28 @@
 #include "cloak/evidence.h"
 
 #include <openssl/x509.h>
+#include <pthread.h>
 
 enum { SNP_MILAN = 0, SNP_GENOA = 1, SNP_TURIN = 2, SNP_NPRODUCTS = 3 };
 
+/* A PCK chain whose signatures already verified to this trust's pinned root: quotes from one
+ * platform carry the same chain, and parsing and verifying it again is most of a quote's cost.
+ * Validity times, the pin and revocation are still checked on every call. */
+#define EV_CHAIN_CACHE 64
+#define EV_CHAIN_AUX_BYTES 192
+typedef struct {
+    uint8_t key[32]; /* SHA-256 of the chain's bytes as carried in the quote */
+    X509 *leaf, *ca, *root;
+    uint8_t aux[EV_CHAIN_AUX_BYTES]; /* what the caller derived from the leaf (its parsed
+                                        extension), so a hit need not parse it again */
+    size_t aux_len;
+} ev_chain_entry;
+
 struct cloak_trust {
     uint32_t magic;
+    pthread_mutex_t cache_lock;
+    ev_chain_entry chain_cache[EV_CHAIN_CACHE];
+    unsigned chain_next;
     X509 *intel_root;                /* Intel SGX Root CA (built in) */
     X509 *sim_root;                  /* development root; NULL unless CLOAK_TRUST_ALLOW_SIM */
     X509 *amd_ark[SNP_NPRODUCTS];    /* built in, self-signed, RSA-4096 */
@@ -71,6 +88,8 @@ cloak_err dcap_collateral_check(const cloak_collateral *c, X509 *root, time_t at
 /* CRLs for the PCK chain checks (borrowed; valid while c lives). */
 X509_CRL *dcap_collateral_root_crl(const cloak_collateral *c);
 X509_CRL *dcap_collateral_pck_crl(const cloak_collateral *c);
+/* The certificate dcap_collateral_check verified the PCK CRL's signature under (borrowed). */
+X509 *dcap_collateral_pck_crl_issuer(const cloak_collateral *c);
 
 /* Evaluate TCB: TCB info fmspc/pceId must equal the PCK's (case-insensitive); the QE report
  * (384 bytes) must match the QE identity (mrsigner, isvprodid, masked miscselect and
@@ -85,6 +104,12 @@ cloak_err dcap_tcb_evaluate(const cloak_collateral *c, int is_tdx, const dcap_pc
 
 /* MAA-style collateral hashes (object of SHA-256 hex strings; new reference). */
 json_t *dcap_collateral_hashes(const cloak_collateral *c);
+
+/* The chain cache (trust.c). get: 1 and up-referenced certificates on a hit, 0 on a miss. */
+int ev_chain_cache_get(const cloak_trust *t, const uint8_t *bytes, size_t len, X509 **leaf,
+                       X509 **ca, X509 **root, void *aux, size_t aux_len);
+void ev_chain_cache_put(const cloak_trust *t, const uint8_t *bytes, size_t len, X509 *leaf,
+                        X509 *ca, X509 *root, const void *aux, size_t aux_len);
 
 /* Small shared helpers (evidence.c). */
 json_t *ev_hex(const uint8_t *p, size_t len);           /* new JSON string of lower-case hex */

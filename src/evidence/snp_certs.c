@@ -389,6 +389,33 @@ static cloak_err check_vek_key(X509 *vek, const char *role, cloak_error *why)
     return CLOAK_OK;
 }
 
+/* The cache key: every input that decides the chain -- the signing key kind, the product the
+ * report's CPUID names, and each supplied certificate buffer with its length. */
+static void cache_key(const cloak_verify_opts *o, unsigned signing_key, int cpuid_product,
+                      uint8_t key[32])
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    uint8_t hdr[16];
+    unsigned int n32 = 32;
+    memset(key, 0, 32); /* an allocation failure yields a key no real input maps to */
+    if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL)) goto out;
+    cloak_put_u32le(hdr, signing_key);
+    cloak_put_u32le(hdr + 4, (uint32_t)cpuid_product);
+    cloak_put_u64le(hdr + 8, o->ncerts);
+    EVP_DigestUpdate(c, "snp-chain", 9);
+    EVP_DigestUpdate(c, hdr, sizeof hdr);
+    for (size_t i = 0; i < o->ncerts; i++) {
+        uint8_t l[8];
+        size_t n = o->certs && o->cert_lens && o->certs[i] ? o->cert_lens[i] : 0;
+        cloak_put_u64le(l, n);
+        EVP_DigestUpdate(c, l, 8);
+        if (n) EVP_DigestUpdate(c, o->certs[i], n);
+    }
+    EVP_DigestFinal_ex(c, key, &n32);
+out:
+    EVP_MD_CTX_free(c);
+}
+
 cloak_err snp_chain_verify(const cloak_verify_opts *o, unsigned signing_key, int cpuid_product,
                            snp_chain *out, cloak_error *why)
 {
@@ -406,6 +433,33 @@ cloak_err snp_chain_verify(const cloak_verify_opts *o, unsigned signing_key, int
     if (o->ncerts && (!o->certs || !o->cert_lens)) {
         rc = cloak_error_set(why, CLOAK_EINVAL, "certificate count %zu without certificate buffers",
                              o->ncerts);
+        goto out;
+    }
+    /* A chain this trust accepted before for the same inputs: only the times are checked again
+     * (the signatures, PSS parameters, roles and product do not depend on the time). */
+    uint8_t key[32];
+    struct {
+        int product;
+        snp_vek_ext ext;
+    } aux;
+    _Static_assert(sizeof aux <= EV_CHAIN_AUX_BYTES, "SNP chain facts fit the cache");
+    X509 *cvek = NULL, *cmid = NULL, *cark = NULL;
+    cache_key(o, signing_key, cpuid_product, key);
+    if (ev_chain_cache_get(tr, key, sizeof key, &cvek, &cmid, &cark, &aux, sizeof aux)) {
+        snprintf(arkname, sizeof arkname, "built-in ARK-%s", snp_product_name(aux.product));
+        snprintf(cn, sizeof cn, "%s", mid_role);
+        if ((rc = check_valid(cark, arkname, o->at, why)) ||
+            (rc = check_valid(cmid, cn, o->at, why)) ||
+            (rc = check_valid(cvek, leaf_role, o->at, why))) {
+            X509_free(cvek);
+        } else {
+            res.vek = cvek;
+            res.product = aux.product;
+            res.ext = aux.ext;
+            *out = res;
+        }
+        X509_free(cmid);
+        X509_free(cark);
         goto out;
     }
     if ((rc = load_all(o, &all, why))) goto out;
@@ -509,6 +563,10 @@ cloak_err snp_chain_verify(const cloak_verify_opts *o, unsigned signing_key, int
     }
     res.vek = vek;
     res.product = product;
+    memset(&aux, 0, sizeof aux);
+    aux.product = product;
+    aux.ext = res.ext;
+    ev_chain_cache_put(tr, key, sizeof key, vek, mid, ark, &aux, sizeof aux);
     *out = res;
 out:
     sk_X509_pop_free(all, X509_free);

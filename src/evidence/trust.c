@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 
 static int load_chain(const char *pem, X509 **first, X509 **second)
 {
@@ -18,9 +19,66 @@ static int load_chain(const char *pem, X509 **first, X509 **second)
     return *first && *second ? 0 : -1;
 }
 
+static void entry_clear(ev_chain_entry *e)
+{
+    X509_free(e->leaf);
+    X509_free(e->ca);
+    X509_free(e->root);
+    memset(e, 0, sizeof *e);
+}
+
+int ev_chain_cache_get(const cloak_trust *t, const uint8_t *bytes, size_t len, X509 **leaf,
+                       X509 **ca, X509 **root, void *aux, size_t aux_len)
+{
+    uint8_t key[32];
+    int hit = 0;
+    SHA256(bytes, len, key);
+    cloak_trust *m = (cloak_trust *)t; /* only the cache changes */
+    pthread_mutex_lock(&m->cache_lock);
+    for (int i = 0; i < EV_CHAIN_CACHE && !hit; i++) {
+        ev_chain_entry *e = &m->chain_cache[i];
+        if (!e->leaf || memcmp(e->key, key, 32) || e->aux_len != aux_len) continue;
+        if (X509_up_ref(e->leaf) && X509_up_ref(e->ca) && X509_up_ref(e->root)) {
+            *leaf = e->leaf;
+            *ca = e->ca;
+            *root = e->root;
+            memcpy(aux, e->aux, aux_len);
+            hit = 1;
+        }
+    }
+    pthread_mutex_unlock(&m->cache_lock);
+    return hit;
+}
+
+void ev_chain_cache_put(const cloak_trust *t, const uint8_t *bytes, size_t len, X509 *leaf,
+                        X509 *ca, X509 *root, const void *aux, size_t aux_len)
+{
+    if (aux_len > EV_CHAIN_AUX_BYTES) return;
+    uint8_t key[32];
+    SHA256(bytes, len, key);
+    cloak_trust *m = (cloak_trust *)t;
+    pthread_mutex_lock(&m->cache_lock);
+    for (int i = 0; i < EV_CHAIN_CACHE; i++)
+        if (m->chain_cache[i].leaf && !memcmp(m->chain_cache[i].key, key, 32)) goto out;
+    ev_chain_entry *e = &m->chain_cache[m->chain_next++ % EV_CHAIN_CACHE];
+    entry_clear(e);
+    if (X509_up_ref(leaf) && X509_up_ref(ca) && X509_up_ref(root)) {
+        memcpy(e->key, key, 32);
+        e->leaf = leaf;
+        e->ca = ca;
+        e->root = root;
+        memcpy(e->aux, aux, aux_len);
+        e->aux_len = aux_len;
+    }
+out:
+    pthread_mutex_unlock(&m->cache_lock);
+}
+
 void cloak_trust_free(cloak_trust *t)
 {
     if (!t || t->magic != TRUST_MAGIC) return;
+    for (int i = 0; i < EV_CHAIN_CACHE; i++) entry_clear(&t->chain_cache[i]);
+    pthread_mutex_destroy(&t->cache_lock);
     X509_free(t->intel_root);
     X509_free(t->sim_root);
     for (int i = 0; i < SNP_NPRODUCTS; i++) {
@@ -39,6 +97,7 @@ cloak_err cloak_trust_new(unsigned flags, const char *platform_dir, cloak_trust 
     cloak_err rc = CLOAK_OK;
     if (!t) return cloak_error_set(why, CLOAK_ENOMEM, "out of memory");
     t->magic = TRUST_MAGIC;
+    pthread_mutex_init(&t->cache_lock, NULL);
     const uint8_t *p = cloak_intel_sgx_root_der;
     t->intel_root = d2i_X509(NULL, &p, (long)cloak_intel_sgx_root_der_len);
     if (!t->intel_root) {

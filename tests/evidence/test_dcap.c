@@ -620,26 +620,26 @@ static void test_revoked_pck_refused(void **state)
     X509_CRL *pck_forged = make_crl(ch.ca, stranger, NULL); /* right name, wrong key */
     X509_CRL *pck_other = make_crl(ch.ca, ca_key, ch.root);  /* lists another serial */
 
-    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, root_empty, pck_empty, &e), CLOAK_OK);
-    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, root_empty, pck_other, &e), CLOAK_OK);
-    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, root_empty, pck_revoked, &e),
+    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, root_empty, pck_empty, 0, &e), CLOAK_OK);
+    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, root_empty, pck_other, 0, &e), CLOAK_OK);
+    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, root_empty, pck_revoked, 0, &e),
                      CLOAK_EVERIFY);
     assert_non_null(strstr(e.msg, "PCK certificate serial"));
     assert_non_null(strstr(e.msg, "is revoked (PCK CRL of CN=Cloak Development SGX PCK Platform CA)"));
-    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, root_revoked, pck_empty, &e),
+    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, root_revoked, pck_empty, 0, &e),
                      CLOAK_EVERIFY);
     assert_non_null(strstr(e.msg, "PCK CA certificate serial"));
     assert_non_null(strstr(e.msg, "revoked by the root CA CRL"));
-    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, root_empty, pck_by_root, &e),
+    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, root_empty, pck_by_root, 0, &e),
                      CLOAK_EVERIFY);
     assert_non_null(strstr(e.msg, "not issued by the PCK chain's CA"));
-    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, root_empty, pck_forged, &e),
+    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, root_empty, pck_forged, 0, &e),
                      CLOAK_EVERIFY);
     assert_non_null(strstr(e.msg, "signature does not verify"));
-    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, pck_empty, pck_empty, &e),
+    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, pck_empty, pck_empty, 0, &e),
                      CLOAK_EVERIFY);
     assert_non_null(strstr(e.msg, "root CA CRL is not issued by"));
-    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, NULL, pck_empty, &e), CLOAK_EVERIFY);
+    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, NULL, pck_empty, 0, &e), CLOAK_EVERIFY);
 
     X509_CRL *all[] = {root_empty, pck_empty, pck_revoked, root_revoked, pck_by_root, pck_forged,
                        pck_other};
@@ -687,9 +687,9 @@ static void test_real_crls(void **state)
     X509_CRL *platform = der_crl("dcap-qvl/tdx_quote_collateral/pck_crl.der");
     dcap_pck_chain sgx = vector_chain("dcap-qvl/sgx_quote.dat");
     dcap_pck_chain tdx = vector_chain("dcap-qvl/tdx_quote.dat");
-    assert_int_equal(dcap_pck_check_revocation(&sgx, sgx.root, root_crl, processor, &e), CLOAK_OK);
-    assert_int_equal(dcap_pck_check_revocation(&tdx, tdx.root, root_crl, platform, &e), CLOAK_OK);
-    assert_int_equal(dcap_pck_check_revocation(&tdx, tdx.root, root_crl, processor, &e),
+    assert_int_equal(dcap_pck_check_revocation(&sgx, sgx.root, root_crl, processor, 0, &e), CLOAK_OK);
+    assert_int_equal(dcap_pck_check_revocation(&tdx, tdx.root, root_crl, platform, 0, &e), CLOAK_OK);
+    assert_int_equal(dcap_pck_check_revocation(&tdx, tdx.root, root_crl, processor, 0, &e),
                      CLOAK_EVERIFY);
     assert_non_null(strstr(e.msg, "CN=Intel SGX PCK Platform CA"));
     dcap_pck_chain_free(&sgx);
