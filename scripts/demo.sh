@@ -19,3 +19,10 @@ if command -v node >/dev/null 2>&1 && [ -f tests/tee/dcap_verify.mjs ]; then
   plat=${CLOAK_PLATFORM_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/cloak/platform}
   node tests/tee/dcap_verify.mjs --quote "$out/q.dat" --collateral "$plat/collateral" --root "$plat/root.pem"
 fi
+echo
+echo "== cloak evidence verify --allow-sim --collateral <platform>/collateral --report-data 00ff $out/q.dat"
+plat=${CLOAK_PLATFORM_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/cloak/platform}
+"$build/bin/cloak" evidence verify --allow-sim --collateral "$plat/collateral" --report-data 00ff "$out/q.dat" |
+  grep -E '^(tee|mrenclave|mrsigner|debug|report_data|tcb_status|x-cloak-sim) '
+echo "(the same quote with only Intel's root trusted:)"
+"$build/bin/cloak" evidence verify "$out/q.dat" || true
