@@ -81,9 +81,15 @@ static json_t *expect_claims(const char *const *args)
     return j;
 }
 
-#define V(p) (snprintf(bufs[nb], sizeof bufs[nb], "%s/%s", vec, p), bufs[nb++])
+/* A vector path; each call gets its own buffer (16 live at once). */
 static char bufs[16][1200];
 static int nb;
+static const char *V(const char *p)
+{
+    char *b = bufs[nb++ % 16];
+    snprintf(b, sizeof bufs[0], "%s/%s", vec, p);
+    return b;
+}
 
 static void test_sgx_sample_with_collateral(void **state)
 {

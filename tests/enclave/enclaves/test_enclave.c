@@ -39,7 +39,7 @@ static cloak_err empty(const uint8_t *in, size_t in_len, uint8_t *out, size_t ou
 }
 
 /* a real wild store; kept away from UBSan so sanitizer builds crash the same way */
-__attribute__((no_sanitize_undefined, no_sanitize_address))
+__attribute__((no_sanitize("undefined", "address")))
 static cloak_err crash(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
 {
     volatile int *p = NULL;
