@@ -68,6 +68,17 @@ typedef struct cloak_collateral cloak_collateral;
  * pck_crl_issuer_chain.pem), or a single dcap-qvl JSON file (*_collateral.json). */
 cloak_err cloak_collateral_load(const char *path, cloak_collateral **out,
                                 cloak_error *why) CLOAK_MUST_CHECK;
+/* TCB-info-only collateral: a PCS TCB info response ({"tcbInfo":{...},"signature":"hex"}, as
+ * served by /sgx|tdx/certification/v4/tcb, the exact bytes kept) and its issuer chain
+ * (signing_chain_path, required: PEM of "Intel SGX TCB Signing", optionally the root after it
+ * -- the PCS TCB-Info-Issuer-Chain header; libcloak has no built-in TCB signing certificate,
+ * since Intel re-issues it). Verification then checks the TCB info signature over the exact
+ * bytes, the signing certificate against the pinned Intel root and its validity at `at`,
+ * issueDate <= at <= nextUpdate, FMSPC and PCE-ID, and evaluates the PLATFORM TCB level (and
+ * TDX module) only: no QE identity, no CRLs, so no revocation. Claims carry
+ * "collateral_scope": "tcb-info-only" and "qe_tcb_status": "Unknown". */
+cloak_err cloak_collateral_load_tcb_info(const char *tcb_info_path, const char *signing_chain_path,
+                                         cloak_collateral **out, cloak_error *why) CLOAK_MUST_CHECK;
 void cloak_collateral_free(cloak_collateral *c);
 
 typedef struct {

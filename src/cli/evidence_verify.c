@@ -112,6 +112,7 @@ static void verify_help(FILE *f)
 {
     fprintf(f,
             "usage: cloak evidence verify [--type auto|sgx|tdx|snp] [--collateral DIR|FILE]\n"
+            "                             [--tcb-info FILE --tcb-signing-chain PEM]\n"
             "                             [--cert FILE]... [--at RFC3339] [--allow-sim] [--json]\n"
             "                             [policy options] FILE\n"
             "\n"
@@ -122,6 +123,13 @@ static void verify_help(FILE *f)
             "  --type T            evidence type (default: detected from the bytes)\n"
             "  --collateral P      DCAP collateral: a directory in the split layout or a dcap-qvl\n"
             "                      *_collateral.json; without it TCB status is \"Unknown\"\n"
+            "  --tcb-info FILE     instead of --collateral: a PCS TCB info response\n"
+            "                      ({\"tcbInfo\":...,\"signature\":\"hex\"}). Only the PLATFORM TCB level\n"
+            "                      (and TDX module) is appraised: no QE identity, no CRLs, no\n"
+            "                      revocation; claims say \"collateral_scope\": \"tcb-info-only\"\n"
+            "  --tcb-signing-chain PEM  with --tcb-info (required): its issuer chain, the PCS\n"
+            "                      TCB-Info-Issuer-Chain (\"Intel SGX TCB Signing\", then the root);\n"
+            "                      the signing certificate must be valid at --at\n"
             "  --cert FILE         SNP: the VCEK or VLEK, and optionally ASK/ASVK/ARK (PEM or DER;\n"
             "                      repeat; any order)\n"
             "  --at TIME           verification time, RFC 3339 (2025-07-19T10:01:17Z) or @EPOCH;\n"
@@ -150,9 +158,11 @@ int cmd_evidence_verify(int argc, char **argv)
         {"report-data", required_argument, 0, 'r'}, {"measurement", required_argument, 0, 'm'},
         {"signer", required_argument, 0, 'S'},     {"product-id", required_argument, 0, 'P'},
         {"min-svn", required_argument, 0, 'v'},    {"help", no_argument, 0, 'h'},
+        {"tcb-info", required_argument, 0, 'T'},   {"tcb-signing-chain", required_argument, 0, 'K'},
         {0, 0, 0, 0}};
     cloak_tee_type type = CLOAK_TEE_AUTO;
-    const char *coll_path = NULL, *platform = NULL, *certs[MAX_CERTS];
+    const char *coll_path = NULL, *tcb_info_path = NULL, *tcb_chain_path = NULL, *platform = NULL,
+               *certs[MAX_CERTS];
     const char *rd_hex = NULL, *meas_hex = NULL, *signer_hex = NULL;
     size_t ncerts = 0;
     time_t at = time(NULL);
@@ -162,12 +172,14 @@ int cmd_evidence_verify(int argc, char **argv)
     pol.allow_debug = 1;
     unsigned long long v;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "t:c:C:a:sp:jDr:m:S:P:v:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:c:C:a:sp:jDr:m:S:P:v:hT:K:", opts, NULL)) != -1) {
         switch (c) {
         case 't':
             if (parse_type(optarg, &type)) return cli_usage_error("evidence verify", "--type is auto, sgx, tdx or snp");
             break;
         case 'c': coll_path = optarg; break;
+        case 'T': tcb_info_path = optarg; break;
+        case 'K': tcb_chain_path = optarg; break;
         case 'C':
             if (ncerts == MAX_CERTS) return cli_usage_error("evidence verify", "at most %d --cert files", MAX_CERTS);
             certs[ncerts++] = optarg;
@@ -195,6 +207,16 @@ int cmd_evidence_verify(int argc, char **argv)
         }
     }
     if (optind != argc - 1) return cli_usage_error("evidence verify", "expected one evidence FILE");
+    if (coll_path && tcb_info_path)
+        return cli_usage_error("evidence verify",
+                               "--collateral and --tcb-info are mutually exclusive: give the full "
+                               "collateral, or a TCB info alone for a platform-level-only appraisal");
+    if (tcb_info_path && !tcb_chain_path)
+        return cli_usage_error("evidence verify",
+                               "--tcb-info needs --tcb-signing-chain PEM (the PCS "
+                               "TCB-Info-Issuer-Chain: \"Intel SGX TCB Signing\", then the root)");
+    if (tcb_chain_path && !tcb_info_path)
+        return cli_usage_error("evidence verify", "--tcb-signing-chain is only used with --tcb-info");
     pol.allow_sim = allow_sim;
 
     int rc = CLI_FAIL;
@@ -219,6 +241,8 @@ int cmd_evidence_verify(int argc, char **argv)
         else certlen[i] = l;
     if (cloak_trust_new(allow_sim ? CLOAK_TRUST_ALLOW_SIM : 0, platform, &trust, &why)) goto fail;
     if (coll_path && cloak_collateral_load(coll_path, &coll, &why)) goto fail;
+    if (tcb_info_path && cloak_collateral_load_tcb_info(tcb_info_path, tcb_chain_path, &coll, &why))
+        goto fail;
     cloak_verify_opts vo = {.type = type, .trust = trust, .collateral = coll,
                             .certs = (const uint8_t *const *)certbuf, .cert_lens = certlen,
                             .ncerts = ncerts, .at = at};

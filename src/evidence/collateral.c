@@ -1,6 +1,7 @@
 /* DCAP collateral: load it (the dcap-qvl split directory layout, a dcap-qvl collateral JSON
- * file, PCS responses through dcap_pcs_split), verify it against a pinned root at a given time
- * (attestation.md §2 steps 3, 7, 8), and hash its inputs for claims.
+ * file, PCS responses through dcap_pcs_split, or a PCS TCB info response alone for the
+ * TCB-info-only scope) and hash its inputs for claims. Verification against a pinned root at a
+ * given time is collateral_check.c.
  *
  * The TCB info and QE identity bodies are kept as the exact bytes their signatures cover
  * (MANIFEST quirk 2): signatures are checked over those bytes, never over a re-serialisation.
@@ -13,12 +14,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/bn.h>
-#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/x509v3.h>
 
 /* The inputs in the order of labels[] below. */
 enum {
@@ -307,6 +305,90 @@ out:
     return rc;
 }
 
+/* ---- a PCS TCB info response alone (collateral_scope "tcb-info-only") ---- */
+
+cloak_err dcap_collateral_from_tcb_info(const uint8_t *resp, size_t resp_len,
+                                        const uint8_t *chain, size_t chain_len, const char *source,
+                                        cloak_collateral **out, cloak_error *why)
+{
+    cloak_err rc = CLOAK_OK;
+    cloak_collateral *c = NULL;
+    const uint8_t *body = NULL;
+    size_t body_len = 0;
+    uint8_t sig[DCAP_RAW_SIG_BYTES];
+    const char *src = source ? source : "TCB info";
+    char name[512];
+    if (!out) return cloak_error_set(why, CLOAK_EINVAL, "dcap_collateral_from_tcb_info: no out");
+    if ((rc = dcap_pcs_split(resp, resp_len, "tcbInfo", &body, &body_len, sig, why))) {
+        cloak_error_wrap(why, "TCB info %s (expected a PCS response {\"tcbInfo\":{...},"
+                              "\"signature\":\"hex\"})",
+                         src);
+        goto out;
+    }
+    if (!(c = calloc(1, sizeof *c)) || !(c->source = strdup(src))) {
+        rc = cloak_error_set(why, CLOAK_ENOMEM, "out of memory loading TCB info %s", src);
+        goto out;
+    }
+    c->magic = COLLATERAL_MAGIC;
+    c->tcb_only = 1;
+    pthread_mutex_init(&c->memo_lock, NULL);
+    memcpy(c->tcb_info_sig, sig, sizeof sig);
+    if (copy_bytes(&c->tcb_info, body, body_len) < 0 ||
+        copy_bytes(&c->tcb_chain_raw, chain, chain ? chain_len : 0) < 0) {
+        rc = cloak_error_set(why, CLOAK_ENOMEM, "out of memory loading TCB info %s", src);
+        goto out;
+    }
+    if (!chain || !chain_len ||
+        !(c->tcb_chain = ev_load_certs(c->tcb_chain_raw.p, c->tcb_chain_raw.len))) {
+        rc = cloak_error_set(why, CLOAK_EINVAL,
+                             "%s: TCB signing chain: no PEM or DER certificate found (give the "
+                             "PCS TCB-Info-Issuer-Chain: \"Intel SGX TCB Signing\", then the root)",
+                             src);
+        goto out;
+    }
+    snprintf(name, sizeof name, "%s: tcbInfo", src);
+    if ((rc = dcap_tcb_info_parse(c->tcb_info.p, c->tcb_info.len, name, &c->tcb, why))) goto out;
+    if (compute_hashes(c)) {
+        rc = cloak_error_openssl(why, CLOAK_EINTERNAL, "cannot hash the TCB info");
+        goto out;
+    }
+    *out = c;
+    c = NULL;
+out:
+    cloak_collateral_free(c);
+    return rc;
+}
+
+cloak_err cloak_collateral_load_tcb_info(const char *tcb_info_path, const char *signing_chain_path,
+                                         cloak_collateral **out, cloak_error *why)
+{
+    cloak_err rc;
+    uint8_t *resp = NULL, *chain = NULL;
+    size_t resp_len = 0, chain_len = 0;
+    if (!tcb_info_path || !out)
+        return cloak_error_set(why, CLOAK_EINVAL, "cloak_collateral_load_tcb_info: no path");
+    /* no built-in TCB Signing certificate: Intel re-issues it (2018, 2025; MANIFEST quirk 3)
+     * and PCS serves it next to each response, so the caller passes what PCS served */
+    if (!signing_chain_path)
+        return cloak_error_set(why, CLOAK_EINVAL,
+                               "TCB info %s: a TCB signing chain is required (the PCS "
+                               "TCB-Info-Issuer-Chain header, PEM)",
+                               tcb_info_path);
+    if ((rc = cloak_file_read(tcb_info_path, &resp, &resp_len, why))) {
+        cloak_error_wrap(why, "loading TCB info");
+        goto out;
+    }
+    if ((rc = cloak_file_read(signing_chain_path, &chain, &chain_len, why))) {
+        cloak_error_wrap(why, "loading TCB signing chain");
+        goto out;
+    }
+    rc = dcap_collateral_from_tcb_info(resp, resp_len, chain, chain_len, tcb_info_path, out, why);
+out:
+    free(resp);
+    free(chain);
+    return rc;
+}
+
 /* ---- the split directory layout ---- */
 
 static cloak_err load_dir(const char *dir, cloak_collateral **out, cloak_error *why)
@@ -391,7 +473,8 @@ json_t *dcap_collateral_hashes(const cloak_collateral *c)
     if (!c || c->magic != COLLATERAL_MAGIC) return NULL;
     json_t *o = json_object();
     for (size_t i = 0; o && i < 6; i++)
-        if (json_object_set_new(o, hash_keys[i], json_string(c->hashes[i])) < 0) {
+        /* TCB-info-only: no QE identity, no CRLs -- no hashes of inputs that were not given */
+        if ((!c->tcb_only || i == 0 || i == 2) && json_object_set_new(o, hash_keys[i], json_string(c->hashes[i])) < 0) {
             json_decref(o);
             o = NULL;
         }

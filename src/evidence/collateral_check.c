@@ -114,7 +114,8 @@ static cloak_err check_signer(STACK_OF(X509) * chain, const char *what, X509 *ro
         asn1_time(X509_get0_notAfter(root), &na) < 0 || at < nb || at > na)
         return cloak_error_set(why, CLOAK_EVERIFY, "root %s is not valid at %s", rcn, t);
     X509_REVOKED *rev = NULL;
-    if (X509_CRL_get0_by_cert(root_crl, &rev, leaf) == 1) {
+    /* root_crl is NULL only for a TCB-info-only collateral, which makes no revocation claim */
+    if (root_crl && X509_CRL_get0_by_cert(root_crl, &rev, leaf) == 1) {
         char *serial = NULL;
         BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(leaf), NULL);
         serial = bn ? BN_bn2hex(bn) : NULL;
@@ -208,7 +209,7 @@ cloak_err dcap_collateral_check(const cloak_collateral *c, X509 *root, time_t at
     int known = m->memo_root && m->memo_is_tdx == is_tdx && X509_cmp(m->memo_root, root) == 0;
     pthread_mutex_unlock(&m->memo_lock);
     /* the root CRL's signature first: the signer checks below consult it */
-    if ((rc = check_crl_signer(c->root_crl, root, "root CA CRL", known, why)) ||
+    if ((!c->tcb_only && (rc = check_crl_signer(c->root_crl, root, "root CA CRL", known, why))) ||
         (rc = check_signer(c->tcb_chain, "TCB info issuer chain", root, c->root_crl, at, known,
                            &tcb_signer, why)) ||
         (rc = check_body("TCB info", &c->tcb_info, c->tcb_info_sig, tcb_signer,
@@ -216,6 +217,8 @@ cloak_err dcap_collateral_check(const cloak_collateral *c, X509 *root, time_t at
                          c->tcb.issue_date_str, c->tcb.next_update, c->tcb.next_update_str, at,
                          known, why)))
         goto out;
+    /* TCB-info-only: there is no QE identity and there are no CRLs to check */
+    if (c->tcb_only) goto memo;
     qe_signer = tcb_signer;
     if ((c->qe_chain_raw.len != c->tcb_chain_raw.len ||
          memcmp(c->qe_chain_raw.p, c->tcb_chain_raw.p, c->tcb_chain_raw.len) != 0) &&
@@ -232,6 +235,7 @@ cloak_err dcap_collateral_check(const cloak_collateral *c, X509 *root, time_t at
         (rc = check_crl_signer(c->pck_crl, pck_ca, "PCK CRL", known, why)) ||
         (rc = check_crl_time(c->pck_crl, "PCK CRL", at, why)))
         goto out;
+memo:
     if (!known) {
         pthread_mutex_lock(&m->memo_lock);
         if (X509_up_ref(root)) {
@@ -243,6 +247,11 @@ cloak_err dcap_collateral_check(const cloak_collateral *c, X509 *root, time_t at
     }
 out:
     return rc;
+}
+
+int dcap_collateral_is_tcb_only(const cloak_collateral *c)
+{
+    return c && c->magic == COLLATERAL_MAGIC && c->tcb_only;
 }
 
 X509_CRL *dcap_collateral_root_crl(const cloak_collateral *c)

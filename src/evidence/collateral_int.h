@@ -91,6 +91,11 @@ typedef struct {
 struct cloak_collateral {
     uint32_t magic;
     char *source;        /* path or label, for messages */
+    /* 1: built by dcap_collateral_from_tcb_info -- only tcb_info, tcb_info_sig, tcb_chain_raw,
+     * tcb_chain and tcb are set; no QE identity, no CRLs, no PCK CRL issuer chain. Checks and
+     * evaluation then cover the platform TCB level (and TDX module) only, and the claims say
+     * "collateral_scope": "tcb-info-only". */
+    int tcb_only;
     dcap_bytes tcb_info; /* exact signed bytes of the tcbInfo value */
     uint8_t tcb_info_sig[DCAP_RAW_SIG_BYTES];
     dcap_bytes qe_identity; /* exact signed bytes of the enclaveIdentity value */
@@ -142,6 +147,12 @@ cloak_err dcap_collateral_from_parts(const dcap_collateral_parts *parts, const c
 /* Build from the text of a dcap-qvl collateral JSON file (QuoteCollateralV3 as JSON). */
 cloak_err dcap_collateral_from_json(const uint8_t *p, size_t len, const char *source,
                                     cloak_collateral **out, cloak_error *why);
+
+/* A TCB-info-only collateral: a PCS TCB info response (resp, parsed with dcap_pcs_split) and
+ * its issuer chain (PEM or DER: "Intel SGX TCB Signing", optionally the root after it). */
+cloak_err dcap_collateral_from_tcb_info(const uint8_t *resp, size_t resp_len,
+                                        const uint8_t *chain, size_t chain_len, const char *source,
+                                        cloak_collateral **out, cloak_error *why);
 
 /* A PCS response {"tcbInfo":{...},"signature":"hex"} or {"enclaveIdentity":{...},...}: the
  * exact bytes of the value of `key` (pointing into p) and the raw signature. The whole
