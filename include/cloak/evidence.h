@@ -111,6 +111,8 @@ typedef struct {
     int product_id;                  /* -1: any (SGX ISVPRODID) */
     int min_svn;                     /* -1: any (SGX ISVSVN, SNP GUEST_SVN) */
     int max_tcb_status;              /* -1: any; else the worst acceptable cloak_tcb_status */
+    int allow_tcb_info_only;         /* 0: a TCB status from a TCB info alone (no QE identity,
+                                        no revocation) does not satisfy max_tcb_status */
 } cloak_policy;
 void cloak_policy_init(cloak_policy *p);
 /* Check claims against the policy; each refusal has its own reason naming the claim. */

@@ -92,6 +92,11 @@ cloak_err cloak_claims_check(const json_t *claims, const cloak_policy *p, cloak_
         if (st < 0 || st == CLOAK_TCB_UNKNOWN)
             return cloak_error_set(why, CLOAK_EVERIFY,
                                    "TCB status is unknown (no collateral) and the policy needs one");
+        const char *scope = json_string_value(json_object_get(claims, "collateral_scope"));
+        if (scope && !strcmp(scope, "tcb-info-only") && !p->allow_tcb_info_only)
+            return cloak_error_set(why, CLOAK_EVERIFY,
+                                   "TCB status comes from a TCB info alone (QE identity and "
+                                   "revocation were not checked); give full collateral");
         if (st > p->max_tcb_status)
             return cloak_error_set(why, CLOAK_EVERIFY, "TCB status %s is worse than the policy allows (%s)",
                                    s, cloak_tcb_status_name((cloak_tcb_status)p->max_tcb_status));

@@ -85,6 +85,11 @@ static void test_each_refusal_has_its_reason(void **state)
     expect(c, &p, CLOAK_EVERIFY, "SWHardeningNeeded is worse");
     p.max_tcb_status = CLOAK_TCB_SW_HARDENING_NEEDED;
     expect(c, &p, CLOAK_OK, NULL);
+    json_object_set_new(c, "collateral_scope", json_string("tcb-info-only"));
+    expect(c, &p, CLOAK_EVERIFY, "TCB info alone");
+    p.allow_tcb_info_only = 1;
+    expect(c, &p, CLOAK_OK, NULL);
+    json_object_del(c, "collateral_scope");
 
     json_object_set_new(c, "debug", json_true());
     cloak_policy_init(&p);
