@@ -89,7 +89,10 @@ static json_t *claims_new(const dcap_quote *q, const dcap_pck_ext *ext, int sim,
         json_t *h = dcap_collateral_hashes(col);
         set_status(c, "tcb_status", tcb->status);
         set_status(c, "platform_tcb_status", tcb->platform_status);
-        set_status(c, "qe_tcb_status", tcb->qe_status);
+        set_status(c, "qe_tcb_status", tcb->qe_status); /* "Unknown" for tcb-info-only */
+        /* a TCB info alone is not a full DCAP appraisal: no QE identity, no revocation */
+        if (dcap_collateral_is_tcb_only(col))
+            json_object_set_new(c, "collateral_scope", json_string("tcb-info-only"));
         if (tdx) set_status(c, "module_tcb_status", tcb->module_status);
         json_object_set_new(c, "advisory_ids",
                             tcb->advisory_ids ? json_incref(tcb->advisory_ids) : json_array());
@@ -170,18 +173,22 @@ cloak_err dcap_verify(const uint8_t *p, size_t len, const cloak_verify_opts *o, 
         ev_chain_cache_put(o->trust, q.pck_pem, q.pck_pem_len, chain.leaf, chain.ca, chain.root,
                            &ext, sizeof ext);
     }
-    /* 6. collateral: its own signatures and times, revocation, then the TCB levels */
+    /* 6. collateral: its own signatures and times, revocation, then the TCB levels (for a
+     * TCB-info-only collateral: the TCB info's signature and times, then the platform level) */
     if (o->collateral) {
         if ((rc = dcap_collateral_check(o->collateral, anchor, o->at, tdx, why)) != CLOAK_OK) {
             rc = collateral_failed(rc, why);
             goto out;
         }
+        /* a TCB-info-only collateral has no CRLs: revocation is not checked, and the claims
+         * say so ("collateral_scope": "tcb-info-only") */
         X509 *crl_issuer = dcap_collateral_pck_crl_issuer(o->collateral);
         int crl_known = crl_issuer && X509_cmp(crl_issuer, chain.ca) == 0;
-        if ((rc = dcap_pck_check_revocation(&chain, anchor, dcap_collateral_root_crl(o->collateral),
+        if (!dcap_collateral_is_tcb_only(o->collateral) &&
+            (rc = dcap_pck_check_revocation(&chain, anchor,
+                                            dcap_collateral_root_crl(o->collateral),
                                             dcap_collateral_pck_crl(o->collateral), crl_known,
-                                            why)) !=
-            CLOAK_OK)
+                                            why)) != CLOAK_OK)
             goto out;
         rc = dcap_tcb_evaluate(o->collateral, tdx, &ext.tcb, q.qe_report, tdx ? q.body : NULL,
                                tdx ? q.body_len : 0, &tcb, why);

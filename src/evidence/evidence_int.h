@@ -82,9 +82,14 @@ void dcap_tcb_result_clear(dcap_tcb_result *r);
  * issueDate <= at <= nextUpdate for both; the root CRL is signed by root and current; the PCK
  * CRL is signed by the first certificate of the PCK CRL issuer chain, which chains to root; both
  * CRLs current. Each failure names the item and the check ("TCB info expired at ...").
- * `is_tdx` selects the expected ids: TCB info "SGX" or "TDX", QE identity "QE" or "TD_QE". */
+ * `is_tdx` selects the expected ids: TCB info "SGX" or "TDX", QE identity "QE" or "TD_QE".
+ * A TCB-info-only collateral: only the TCB signing chain (no root CRL) and the TCB info. */
 cloak_err dcap_collateral_check(const cloak_collateral *c, X509 *root, time_t at, int is_tdx,
                                 cloak_error *why);
+/* 1 if c came from cloak_collateral_load_tcb_info: dcap_collateral_check then verifies only the
+ * TCB info (signature, signing chain without a root CRL, id, dates), the CRL accessors below
+ * return NULL, revocation is not checked and dcap_tcb_evaluate skips the QE identity. */
+int dcap_collateral_is_tcb_only(const cloak_collateral *c);
 /* CRLs for the PCK chain checks (borrowed; valid while c lives). */
 X509_CRL *dcap_collateral_root_crl(const cloak_collateral *c);
 X509_CRL *dcap_collateral_pck_crl(const cloak_collateral *c);
@@ -97,7 +102,9 @@ X509 *dcap_collateral_pck_crl_issuer(const cloak_collateral *c);
  * sgxtcbcomponents and pcesvn the PCK's reach (and tdxtcbcomponents the TD body's TEE_TCB_SVN,
  * for TDX); for TCB info v3 with TDX module identities, the module status is merged (attestation.md
  * §2 steps 7-11). No matching platform level -> CLOAK_EVERIFY "TCB level not supported ...".
- * td_body: the TD report body (584 or 648 bytes) for TDX, NULL for SGX. */
+ * td_body: the TD report body (584 or 648 bytes) for TDX, NULL for SGX.
+ * A TCB-info-only collateral: no QE identity step; qe_status is CLOAK_TCB_UNKNOWN and status is
+ * the platform status joined with the module status. */
 cloak_err dcap_tcb_evaluate(const cloak_collateral *c, int is_tdx, const dcap_pck_tcb *pck,
                             const uint8_t *qe_report, const uint8_t *td_body, size_t td_body_len,
                             dcap_tcb_result *out, cloak_error *why);

@@ -616,7 +616,17 @@ cloak_err dcap_tcb_evaluate(const cloak_collateral *c, int is_tdx, const dcap_pc
     const dcap_tcb_info *t = &c->tcb;
     const dcap_qe_identity *q = &c->qe;
     const uint8_t *tee = is_tdx ? td_body + TD_OFF_TEE_TCB_SVN : NULL;
-    if (t->is_tdx != !!is_tdx || q->is_td_qe != !!is_tdx) {
+    /* TCB-info-only collateral: no QE identity to match (its id is not checked either) */
+    const int tcb_only = c->tcb_only;
+    if (t->is_tdx != !!is_tdx || (!tcb_only && q->is_td_qe != !!is_tdx)) {
+        if (tcb_only) {
+            rc = cloak_error_set(why, CLOAK_EVERIFY,
+                                 "TCB info is for %s (id %s), the quote is %s: use the PCS "
+                                 "/%s/certification/v4/tcb response",
+                                 t->is_tdx ? "TDX" : "SGX", t->is_tdx ? "TDX" : "SGX",
+                                 is_tdx ? "TDX" : "SGX", is_tdx ? "tdx" : "sgx");
+            goto out;
+        }
         rc = cloak_error_set(why, CLOAK_EVERIFY,
                              "collateral is for %s (TCB info id %s, QE identity id %s), the quote "
                              "is %s",
@@ -639,8 +649,8 @@ cloak_err dcap_tcb_evaluate(const cloak_collateral *c, int is_tdx, const dcap_pc
                              "TCB info is for PCE-ID %s, the PCK certificate's PCE-ID is %s", a, b);
         goto out;
     }
-    /* step 8 */
-    if ((rc = check_qe(q, qe_report, &qe_lv, why))) goto out;
+    /* step 8 (not for TCB-info-only collateral: qe_lv stays NULL, QE status Unknown) */
+    if (!tcb_only && (rc = check_qe(q, qe_report, &qe_lv, why))) goto out;
     /* step 9 */
     if (!(lv = platform_level(t, pck, tee))) {
         char comps[33], tees[33];
@@ -657,15 +667,18 @@ cloak_err dcap_tcb_evaluate(const cloak_collateral *c, int is_tdx, const dcap_pc
     if (is_tdx && t->version >= 3 && (rc = check_module(t, td_body, &mod_lv, why))) goto out;
     /* step 11 */
     if (!(adv = json_array()) || add_advisories(adv, lv->advisories) < 0 ||
-        add_advisories(adv, qe_lv->advisories) < 0 ||
+        (qe_lv && add_advisories(adv, qe_lv->advisories) < 0) ||
         (mod_lv && add_advisories(adv, mod_lv->advisories) < 0)) {
         rc = cloak_error_set(why, CLOAK_ENOMEM, "out of memory collecting advisory IDs");
         goto out;
     }
     out->platform_status = lv->status;
-    out->qe_status = qe_lv->status;
+    out->qe_status = qe_lv ? qe_lv->status : CLOAK_TCB_UNKNOWN;
     out->module_status = mod_lv ? mod_lv->status : CLOAK_TCB_UP_TO_DATE;
-    out->status = tcb_join(tcb_join(lv->status, qe_lv->status), out->module_status);
+    /* TCB-info-only: the platform (and TDX module) status, since there is no QE status to join
+     * (joining Unknown would give Unknown) */
+    out->status = tcb_join(qe_lv ? tcb_join(lv->status, qe_lv->status) : lv->status,
+                           out->module_status);
     out->advisory_ids = adv;
     adv = NULL;
     snprintf(out->tcb_date, sizeof out->tcb_date, "%s", lv->tcb_date);
