@@ -3,7 +3,7 @@
 # usage: scripts/deps.sh [fuzz]
 set -eu
 pkgs="build-essential cmake pkg-config libssl-dev libsqlite3-dev libjansson-dev libevent-dev
-libcurl4-openssl-dev libseccomp-dev libcmocka-dev"
+libcurl4-openssl-dev libseccomp-dev libcmocka-dev curl openssl"
 if [ "${1:-}" = fuzz ]; then pkgs="$pkgs clang libclang-rt-14-dev"; fi
 missing=""
 for p in $pkgs; do
