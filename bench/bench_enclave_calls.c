@@ -38,7 +38,8 @@ static stat2 bench_direct(double *s)
     /* per-call time of a direct call is below the clock's resolution: time blocks of 1000 */
     for (size_t i = 0; i < SAMPLES / 100; i++) {
         uint64_t t0 = bench_now_ns();
-        for (int k = 0; k < 1000; k++) fn(in, 0, out);
+        for (int k = 0; k < 1000; k++)
+            fn(in, 0, out);
         s[i] = (double)(bench_now_ns() - t0) / 1000.0;
     }
     return summarize(s, SAMPLES / 100);
@@ -141,13 +142,20 @@ void bench_enclave_calls(void)
 
     printf("\n## Enclave call round trip (simulation backend; %d samples each, same run)\n\n",
            SAMPLES);
-    printf("| call                         | median ns | p99 ns   | median / direct call | pipe RPC median / this |\n");
-    printf("|------------------------------|-----------|----------|----------------------|------------------------|\n");
-    printf("| direct function call         | %9.1f | %8.1f | %20s | %22s |\n", direct.med, direct.p99, "1x", "-");
-    printf("| pipe RPC, 2 processes, 8 B   | %9.0f | %8.0f | %19.0fx | %22s |\n", pipe8.med, pipe8.p99, pipe8.med / direct.med, "1.0x");
-    printf("| pipe RPC, 2 processes, 4 KiB | %9.0f | %8.0f | %19.0fx | %22s |\n", pipe4k.med, pipe4k.p99, pipe4k.med / direct.med, "1.0x");
-    printf("| enclave call, empty          | %9.0f | %8.0f | %19.0fx | %21.1fx |\n", empty.med, empty.p99, empty.med / direct.med, pipe8.med / empty.med);
-    printf("| enclave call, 4 KiB echo     | %9.0f | %8.0f | %19.0fx | %21.1fx |\n", k4.med, k4.p99, k4.med / direct.med, pipe4k.med / k4.med);
+    printf("| call                         | median ns | p99 ns   | median / direct call | pipe "
+           "RPC median / this |\n");
+    printf("|------------------------------|-----------|----------|----------------------|---------"
+           "---------------|\n");
+    printf("| direct function call         | %9.1f | %8.1f | %20s | %22s |\n", direct.med,
+           direct.p99, "1x", "-");
+    printf("| pipe RPC, 2 processes, 8 B   | %9.0f | %8.0f | %19.0fx | %22s |\n", pipe8.med,
+           pipe8.p99, pipe8.med / direct.med, "1.0x");
+    printf("| pipe RPC, 2 processes, 4 KiB | %9.0f | %8.0f | %19.0fx | %22s |\n", pipe4k.med,
+           pipe4k.p99, pipe4k.med / direct.med, "1.0x");
+    printf("| enclave call, empty          | %9.0f | %8.0f | %19.0fx | %21.1fx |\n", empty.med,
+           empty.p99, empty.med / direct.med, pipe8.med / empty.med);
+    printf("| enclave call, 4 KiB echo     | %9.0f | %8.0f | %19.0fx | %21.1fx |\n", k4.med, k4.p99,
+           k4.med / direct.med, pipe4k.med / k4.med);
     printf("\nBatched small calls (1000 x 8-byte echo per crossing): %.2f M calls/s"
            " (%.1f ns per call; %.0fx the empty round trip's rate)\n",
            batch / 1e6, 1e9 / batch, batch * empty.med / 1e9);

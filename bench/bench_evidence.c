@@ -85,22 +85,30 @@ void bench_evidence(void)
     printf("| raw ECDSA-P256 verify | %.0f | - |\n", p256);
     printf("| raw ECDSA-P384 verify | %.0f | - |\n", p384);
     cloak_err rc = cloak_collateral_load(V "/dcap-qvl/sgx_quote_collateral", &coll, &why);
-    cloak_verify_opts o = {.type = CLOAK_TEE_SGX, .trust = trust, .collateral = rc ? NULL : coll,
-                           .at = 1752919277};
+    cloak_verify_opts o = {
+        .type = CLOAK_TEE_SGX, .trust = trust, .collateral = rc ? NULL : coll, .at = 1752919277};
     double sgx = verify_rate(quote, qlen, &o, 1.0, &why);
-    if (sgx < 0) printf("| SGX quote verify | n/a: %s | - |\n", why.msg);
+    if (sgx < 0)
+        printf("| SGX quote verify | n/a: %s | - |\n", why.msg);
     else
         printf("| SGX quote verify%s | %.0f | %.2fx the 2 P-256 verifies it needs (%.0f/s) |\n",
-               rc ? " (no collateral)" : ", collateral and PCK chain cached", sgx, sgx_floor / sgx, sgx_floor);
+               rc ? " (no collateral)" : ", collateral and PCK chain cached", sgx, sgx_floor / sgx,
+               sgx_floor);
     const uint8_t *certs[1] = {vcek};
     size_t lens[1] = {vlen};
-    cloak_verify_opts so = {.type = CLOAK_TEE_SNP, .trust = trust, .certs = certs, .cert_lens = lens,
-                            .ncerts = 1, .at = 1700000000};
+    cloak_verify_opts so = {.type = CLOAK_TEE_SNP,
+                            .trust = trust,
+                            .certs = certs,
+                            .cert_lens = lens,
+                            .ncerts = 1,
+                            .at = 1700000000};
     double snp = verify_rate(report, rlen, &so, 1.0, &why);
-    if (snp < 0) printf("| SNP report verify | n/a: %s | - |\n", why.msg);
+    if (snp < 0)
+        printf("| SNP report verify | n/a: %s | - |\n", why.msg);
     else
-        printf("| SNP report verify, VCEK chain cached | %.0f | %.2fx the P-384 verify it needs (%.0f/s) |\n", snp,
-               p384 / snp, p384);
+        printf("| SNP report verify, VCEK chain cached | %.0f | %.2fx the P-384 verify it needs "
+               "(%.0f/s) |\n",
+               snp, p384 / snp, p384);
     printf("\nTargets: SGX >= 5,000/s/core and <= 1.5x its raw verifies.\n");
 out:
     cloak_collateral_free(coll);

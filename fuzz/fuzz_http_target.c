@@ -10,8 +10,10 @@
 #include "http/http_int.h"
 
 static const char *const patterns[] = {
-    "/keys/{name}/{version}", "/keys/{name}", "/policies/{type}:reset", "/policies/{type}",
-    "/certificates:add", "/", "/deletedkeys/{name}/recover", "/a{x}b/c",
+    "/keys/{name}/{version}",      "/keys/{name}",
+    "/policies/{type}:reset",      "/policies/{type}",
+    "/certificates:add",           "/",
+    "/deletedkeys/{name}/recover", "/a{x}b/c",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -30,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int status = 0;
     if (http_target_parse(&a, data, size, &t, &err, &status) == 0) {
         assert(t.path.p[0] == '/' && strlen(t.path.p) == t.path.len);
-        for (size_t i = 0; i < t.nsegs; i++) assert(strlen(t.segs[i].p) == t.segs[i].len);
+        for (size_t i = 0; i < t.nsegs; i++)
+            assert(strlen(t.segs[i].p) == t.segs[i].len);
         for (size_t i = 0; i < t.nquery; i++) {
             assert(strlen(t.query[i].name.p) == t.query[i].name.len);
             assert(strlen(t.query[i].value.p) == t.query[i].value.len);
@@ -43,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 size_t n = 0;
                 if (http_pattern_match(&pats[i], flags, &t, &a, &kv, &n) == 1) {
                     assert(n == pats[i].nparams);
-                    for (size_t k = 0; k < n; k++) assert(kv[k].value.len > 0 && strlen(kv[k].value.p) == kv[k].value.len);
+                    for (size_t k = 0; k < n; k++)
+                        assert(kv[k].value.len > 0 && strlen(kv[k].value.p) == kv[k].value.len);
                 }
             }
     } else {

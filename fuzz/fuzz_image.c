@@ -26,9 +26,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t m[CLOAK_MEASUREMENT_BYTES];
         cloak_image_measure(code, len, id->heap, m);
         /* An accepted image: exact length, ELF code, measurement and heap as declared. */
-        if (len + CLOAK_IMAGE_HEADER_BYTES + CLOAK_IMAGE_MANIFEST_BYTES +
-                    CLOAK_IMAGE_SIG_BYTES != size ||
-            len < 4 || memcmp(code, "\x7f" "ELF", 4) != 0 ||
+        if (len + CLOAK_IMAGE_HEADER_BYTES + CLOAK_IMAGE_MANIFEST_BYTES + CLOAK_IMAGE_SIG_BYTES !=
+                size ||
+            len < 4 ||
+            memcmp(code,
+                   "\x7f"
+                   "ELF",
+                   4) != 0 ||
             memcmp(m, id->mrenclave, sizeof m) != 0 || id->heap == 0 ||
             id->heap > CLOAK_IMAGE_MAX_HEAP || (id->debug != 0 && id->debug != 1))
             abort();

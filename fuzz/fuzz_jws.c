@@ -18,12 +18,16 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *RSA_JWK =
-    "{\"kty\":\"RSA\",\"e\":\"AQAB\",\"n\":\"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-"
-    "4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z"
-    "5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9"
+    "{\"kty\":\"RSA\",\"e\":\"AQAB\",\"n\":\"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_"
+    "wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-"
+    "4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_"
+    "7OMg0LOL-bSf63kpaSHSXndS5z"
+    "5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_"
+    "I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9"
     "_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ\"}";
-static const char *EC_JWK = "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\","
-                            "\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}";
+static const char *EC_JWK =
+    "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\","
+    "\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}";
 
 static EVP_PKEY *load(const char *s)
 {
@@ -37,7 +41,8 @@ static EVP_PKEY *load(const char *s)
 static void touch(const uint8_t *p, size_t n)
 {
     volatile uint8_t x = 0;
-    for (size_t i = 0; i < n; i++) x ^= p[i];
+    for (size_t i = 0; i < n; i++)
+        x ^= p[i];
     (void)x;
 }
 
@@ -47,8 +52,8 @@ static void check_jws(cloak_err rc, cloak_jws *j, const cloak_error *why)
         if (!why->msg[0]) abort(); /* every refusal says why */
         return;
     }
-    if (!json_is_object(j->header) || !json_is_string(json_object_get(j->header, "alg")) || !j->payload ||
-        j->payload[j->payload_len] != 0)
+    if (!json_is_object(j->header) || !json_is_string(json_object_get(j->header, "alg")) ||
+        !j->payload || j->payload[j->payload_len] != 0)
         abort();
     touch(j->payload, j->payload_len);
     cloak_jws_clear(j);
@@ -76,7 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&why, 0, sizeof why);
     memset(&j, 0, sizeof j);
     rc = cloak_jws_decode_unsecured(t, size, &j, &why);
-    if (rc == CLOAK_OK && (j.alg != 0 || strcmp(json_string_value(json_object_get(j.header, "alg")), "none")))
+    if (rc == CLOAK_OK &&
+        (j.alg != 0 || strcmp(json_string_value(json_object_get(j.header, "alg")), "none")))
         abort();
     check_jws(rc, &j, &why);
     json_t *h = NULL;
@@ -91,7 +97,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char tp[CLOAK_JWK_THUMBPRINT_LEN + 1];
         memset(&why, 0, sizeof why);
         if (cloak_jwk_import_public(jwk, &k, &why) == CLOAK_OK) {
-            if (!k || cloak_jwk_thumbprint_key(k, tp, NULL) != CLOAK_OK || strlen(tp) != CLOAK_JWK_THUMBPRINT_LEN)
+            if (!k || cloak_jwk_thumbprint_key(k, tp, NULL) != CLOAK_OK ||
+                strlen(tp) != CLOAK_JWK_THUMBPRINT_LEN)
                 abort();
             EVP_PKEY_free(k);
             k = NULL;

@@ -12,9 +12,11 @@ static const char claims_json[] =
     "{\"type\":\"x-ms-sgx-mrsigner\",\"value\":\"aa\",\"issuer\":\"AttestationService\"},"
     "{\"type\":\"x-ms-sgx-product-id\",\"value\":1,\"issuer\":\"AttestationService\"},"
     "{\"type\":\"x-ms-sgx-svn\",\"value\":2,\"issuer\":\"AttestationService\"},"
-    "{\"type\":\"events\",\"value\":\"{\\\"Events\\\":[{\\\"PcrIndex\\\":12,\\\"EventSeq\\\":3},{\\\"PcrIndex\\\":13}]}\","
+    "{\"type\":\"events\",\"value\":\"{\\\"Events\\\":[{\\\"PcrIndex\\\":12,\\\"EventSeq\\\":3},{"
+    "\\\"PcrIndex\\\":13}]}\","
     "\"issuer\":\"AttestationService\"},"
-    "{\"type\":\"x-ms-runtime\",\"value\":{\"keys\":[{\"kid\":\"k\",\"kty\":\"RSA\"}],\"n\":[1,2,3]},"
+    "{\"type\":\"x-ms-runtime\",\"value\":{\"keys\":[{\"kid\":\"k\",\"kty\":\"RSA\"}],\"n\":[1,2,3]"
+    "},"
     "\"issuer\":\"AttestationService\"}]";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -25,14 +25,18 @@ static void check(const cloak_ratls_evidence *e)
                   : e->hash_alg == CLOAK_RATLS_HASH_SHA384 ? 48
                   : e->hash_alg == CLOAK_RATLS_HASH_SHA512 ? 64
                                                            : 0;
-    if (e->tag != CLOAK_RATLS_CBOR_TAG_INTEL_QUOTE || !e->evidence || !e->evidence_len || !e->claims ||
-        !e->claims_len || !want || e->pubkey_hash_len != want || (!e->nonce && e->nonce_len))
+    if (e->tag != CLOAK_RATLS_CBOR_TAG_INTEL_QUOTE || !e->evidence || !e->evidence_len ||
+        !e->claims || !e->claims_len || !want || e->pubkey_hash_len != want ||
+        (!e->nonce && e->nonce_len))
         abort();
     /* touch every byte so ASan sees any out-of-bounds copy */
     volatile uint8_t x = 0;
-    for (size_t i = 0; i < e->evidence_len; i++) x ^= e->evidence[i];
-    for (size_t i = 0; i < e->claims_len; i++) x ^= e->claims[i];
-    for (size_t i = 0; i < e->nonce_len; i++) x ^= e->nonce[i];
+    for (size_t i = 0; i < e->evidence_len; i++)
+        x ^= e->evidence[i];
+    for (size_t i = 0; i < e->claims_len; i++)
+        x ^= e->claims[i];
+    for (size_t i = 0; i < e->nonce_len; i++)
+        x ^= e->nonce[i];
     (void)x;
 }
 
@@ -43,7 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&why, 0, sizeof why);
     const uint8_t *p = data;
     X509 *x = d2i_X509(NULL, &p, (long)size);
-    cloak_err rc = x ? cloak_ratls_evidence_get(x, &e, &why) : cloak_ratls_evidence_parse(data, size, &e, &why);
+    cloak_err rc = x ? cloak_ratls_evidence_get(x, &e, &why)
+                     : cloak_ratls_evidence_parse(data, size, &e, &why);
     if (rc == CLOAK_OK) {
         check(&e);
         cloak_ratls_evidence_clear(&e);

@@ -7,7 +7,8 @@
 
 runner_state g_runner;
 
-static cloak_err echo(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+static cloak_err echo(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                      size_t *out_len)
 {
     if (in_len > out_cap) return cloak_trusted_fail(CLOAK_ERANGE, "too large");
     memcpy(out, in, in_len);
@@ -15,7 +16,8 @@ static cloak_err echo(const uint8_t *in, size_t in_len, uint8_t *out, size_t out
     return CLOAK_OK;
 }
 
-static cloak_err fill(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+static cloak_err fill(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                      size_t *out_len)
 {
     memset(out, 0xab, out_cap);
     *out_len = out_cap;

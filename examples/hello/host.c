@@ -42,13 +42,15 @@ int main(int argc, char **argv)
     printf("2. call ecall_process(\"hello, enclave\")\n");
     const char *text = "hello, enclave";
     uint8_t out[64];
-    if (ecall_process(e, &ret, (const uint8_t *)text, strlen(text), out, strlen(text)) || ret) goto fail;
+    if (ecall_process(e, &ret, (const uint8_t *)text, strlen(text), out, strlen(text)) || ret)
+        goto fail;
     printf("  result: %.*s\n", (int)strlen(text), out);
 
     printf("3. seal a secret to the signer (MRSIGNER policy, svn %u)\n", id.svn);
     uint8_t blob[1024];
     size_t blob_len = 0;
-    if (ecall_seal(e, &ret, "the launch code is 0000", blob, sizeof blob, &blob_len) || ret) goto fail;
+    if (ecall_seal(e, &ret, "the launch code is 0000", blob, sizeof blob, &blob_len) || ret)
+        goto fail;
     printf("  sealed blob: %zu bytes (AES-256-GCM; the host sees only this)\n", blob_len);
 
     printf("4. unseal it in a fresh instance of the enclave\n");

@@ -20,17 +20,17 @@ extern "C" {
 /* Return code of every fallible call: 0 is success. Values are stable (documented exit codes). */
 typedef enum {
     CLOAK_OK = 0,
-    CLOAK_EINVAL = 1,       /* bad argument or malformed input */
-    CLOAK_EVERIFY = 2,      /* a signature, measurement, MAC or policy check failed */
-    CLOAK_ENOMEM = 3,       /* allocation failed */
-    CLOAK_EIO = 4,          /* file, socket or process I/O failed */
-    CLOAK_ENOTFOUND = 5,    /* no such file, key, function or object */
-    CLOAK_ERANGE = 6,       /* an output buffer is too small; the needed size is reported */
-    CLOAK_ECRASHED = 7,     /* the enclave died (crash, seccomp kill, killed) */
-    CLOAK_ETIMEOUT = 8,     /* the enclave did not answer within the call timeout */
-    CLOAK_EPERM = 9,        /* refused by policy (rollback, host may not choose report data) */
+    CLOAK_EINVAL = 1,        /* bad argument or malformed input */
+    CLOAK_EVERIFY = 2,       /* a signature, measurement, MAC or policy check failed */
+    CLOAK_ENOMEM = 3,        /* allocation failed */
+    CLOAK_EIO = 4,           /* file, socket or process I/O failed */
+    CLOAK_ENOTFOUND = 5,     /* no such file, key, function or object */
+    CLOAK_ERANGE = 6,        /* an output buffer is too small; the needed size is reported */
+    CLOAK_ECRASHED = 7,      /* the enclave died (crash, seccomp kill, killed) */
+    CLOAK_ETIMEOUT = 8,      /* the enclave did not answer within the call timeout */
+    CLOAK_EPERM = 9,         /* refused by policy (rollback, host may not choose report data) */
     CLOAK_EUNSUPPORTED = 10, /* not available on this backend or platform */
-    CLOAK_EINTERNAL = 11,   /* a bug: an invariant broke */
+    CLOAK_EINTERNAL = 11,    /* a bug: an invariant broke */
 } cloak_err;
 
 /* A message for a person: what failed, where, and what to do. */
@@ -49,7 +49,7 @@ cloak_err cloak_error_wrap(cloak_error *why, const char *fmt, ...)
 const char *cloak_err_name(cloak_err code);
 
 /* Hex, lower-case on output; input accepts either case, no separators. */
-char *cloak_hex_encode(const uint8_t *p, size_t len); /* malloc'd, NUL-terminated */
+char *cloak_hex_encode(const uint8_t *p, size_t len);          /* malloc'd, NUL-terminated */
 void cloak_hex_write(char *dst, const uint8_t *p, size_t len); /* dst holds 2*len+1 */
 cloak_err cloak_hex_decode(const char *hex, uint8_t **out, size_t *out_len, cloak_error *why);
 /* Decode into a fixed buffer; exact length required. */
@@ -109,11 +109,13 @@ static inline void cloak_put_u16le(uint8_t *p, uint16_t v)
 }
 static inline void cloak_put_u32le(uint8_t *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 static inline void cloak_put_u64le(uint8_t *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 static inline uint16_t cloak_get_u16le(const uint8_t *p)
 {

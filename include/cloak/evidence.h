@@ -82,13 +82,13 @@ cloak_err cloak_collateral_load_tcb_info(const char *tcb_info_path, const char *
 void cloak_collateral_free(cloak_collateral *c);
 
 typedef struct {
-    cloak_tee_type type;                 /* CLOAK_TEE_AUTO: detect from the bytes */
-    const cloak_trust *trust;            /* required */
-    const cloak_collateral *collateral;  /* SGX/TDX; NULL = TCB status "Unknown" */
-    const uint8_t *const *certs;         /* SNP: VCEK or VLEK, ASK/ASVK, ARK (PEM or DER, any order) */
+    cloak_tee_type type;                /* CLOAK_TEE_AUTO: detect from the bytes */
+    const cloak_trust *trust;           /* required */
+    const cloak_collateral *collateral; /* SGX/TDX; NULL = TCB status "Unknown" */
+    const uint8_t *const *certs; /* SNP: VCEK or VLEK, ASK/ASVK, ARK (PEM or DER, any order) */
     const size_t *cert_lens;
     size_t ncerts;
-    time_t at;                           /* verification time */
+    time_t at; /* verification time */
 } cloak_verify_opts;
 
 /* Verify evidence. On success *claims is a new JSON object (json_decref it). On failure
@@ -100,19 +100,19 @@ cloak_err cloak_evidence_verify(const uint8_t *evidence, size_t len, const cloak
  * require; cloak_policy_init gives the production defaults: no debug, no simulation, any
  * measurement, any TCB status. */
 typedef struct {
-    int allow_debug;                 /* 0: refuse debug evidence */
-    int allow_sim;                   /* 0: refuse evidence with x-cloak-sim */
-    const uint8_t *report_data;      /* expected report data (a prefix, zero-padded to 64) */
+    int allow_debug;            /* 0: refuse debug evidence */
+    int allow_sim;              /* 0: refuse evidence with x-cloak-sim */
+    const uint8_t *report_data; /* expected report data (a prefix, zero-padded to 64) */
     size_t report_data_len;
-    const uint8_t *measurement;      /* MRENCLAVE / MRTD / SNP MEASUREMENT */
+    const uint8_t *measurement; /* MRENCLAVE / MRTD / SNP MEASUREMENT */
     size_t measurement_len;
-    const uint8_t *signer;           /* SGX MRSIGNER */
+    const uint8_t *signer; /* SGX MRSIGNER */
     size_t signer_len;
-    int product_id;                  /* -1: any (SGX ISVPRODID) */
-    int min_svn;                     /* -1: any (SGX ISVSVN, SNP GUEST_SVN) */
-    int max_tcb_status;              /* -1: any; else the worst acceptable cloak_tcb_status */
-    int allow_tcb_info_only;         /* 0: a TCB status from a TCB info alone (no QE identity,
-                                        no revocation) does not satisfy max_tcb_status */
+    int product_id;          /* -1: any (SGX ISVPRODID) */
+    int min_svn;             /* -1: any (SGX ISVSVN, SNP GUEST_SVN) */
+    int max_tcb_status;      /* -1: any; else the worst acceptable cloak_tcb_status */
+    int allow_tcb_info_only; /* 0: a TCB status from a TCB info alone (no QE identity,
+                                no revocation) does not satisfy max_tcb_status */
 } cloak_policy;
 void cloak_policy_init(cloak_policy *p);
 /* Check claims against the policy; each refusal has its own reason naming the claim. */

@@ -45,7 +45,8 @@ typedef struct cloak_http_req cloak_http_req;
 typedef void (*cloak_http_handler)(cloak_http_req *req);
 
 /* Route flags. */
-#define CLOAK_HTTP_SLASH_OPTIONAL 0x1u /* "/keys/{name}" also matches "/keys/k1/" (and vice versa) */
+#define CLOAK_HTTP_SLASH_OPTIONAL                                                                  \
+    0x1u /* "/keys/{name}" also matches "/keys/k1/" (and vice versa) */
 
 /* One entry of the route table. The pattern is a path of '/'-separated segments; a segment is
  * a literal or holds one {param} with an optional literal prefix and suffix ("{type}:reset").
@@ -53,10 +54,10 @@ typedef void (*cloak_http_handler)(cloak_http_req *req);
  * parameter). The first matching entry wins, so list "/policies/{type}:reset" before
  * "/policies/{type}" when both take the same method. */
 typedef struct {
-    const char *method;                     /* "GET", "POST", "PUT", "PATCH", "DELETE" */
-    const char *pattern;                    /* "/keys/{name}/{version}" */
-    const char *const *api_versions;        /* NULL-terminated; NULL = api-version not checked */
-    unsigned flags;                         /* CLOAK_HTTP_SLASH_* */
+    const char *method;              /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+    const char *pattern;             /* "/keys/{name}/{version}" */
+    const char *const *api_versions; /* NULL-terminated; NULL = api-version not checked */
+    unsigned flags;                  /* CLOAK_HTTP_SLASH_* */
     cloak_http_handler handler;
 } cloak_http_route;
 
@@ -69,19 +70,19 @@ typedef struct {
 
 /* Zero-initialise, then set what you need; every zero field has a safe default. */
 typedef struct {
-    const char *host;                 /* NULL = "127.0.0.1" */
-    uint16_t port;                    /* 0 = ephemeral; see cloak_http_server_port */
-    const char *cert_file;            /* both set: use them ... */
+    const char *host;      /* NULL = "127.0.0.1" */
+    uint16_t port;         /* 0 = ephemeral; see cloak_http_server_port */
+    const char *cert_file; /* both set: use them ... */
     const char *key_file;
-    const char *tls_dir;              /* ... else create or reuse ca/server files here */
+    const char *tls_dir; /* ... else create or reuse ca/server files here */
     const cloak_http_route *routes;
     size_t nroutes;
-    void *app;                        /* handed to handlers: cloak_http_app(req) */
-    size_t max_body;                  /* 0 = CLOAK_HTTP_MAX_BODY_DEFAULT; larger is 413 */
-    unsigned workers;                 /* 0 = CLOAK_HTTP_WORKERS_DEFAULT */
-    unsigned drain_ms;                /* stop waits this long for in-flight requests */
-    FILE *access_log;                 /* one JSON line per request; NULL = off */
-    int no_metrics;                   /* 1: no built-in GET /metrics */
+    void *app;         /* handed to handlers: cloak_http_app(req) */
+    size_t max_body;   /* 0 = CLOAK_HTTP_MAX_BODY_DEFAULT; larger is 413 */
+    unsigned workers;  /* 0 = CLOAK_HTTP_WORKERS_DEFAULT */
+    unsigned drain_ms; /* stop waits this long for in-flight requests */
+    FILE *access_log;  /* one JSON line per request; NULL = off */
+    int no_metrics;    /* 1: no built-in GET /metrics */
 } cloak_http_config;
 
 /* Bind and prepare a server (TLS material loaded or created). Nothing is served until
@@ -112,9 +113,9 @@ cloak_err cloak_http_tls_ensure(const char *dir, cloak_http_tls_files *out,
 /* ---- the request, for handlers ---- */
 void *cloak_http_app(const cloak_http_req *req);
 const char *cloak_http_method(const cloak_http_req *req);
-const char *cloak_http_path(const cloak_http_req *req);           /* raw path, no query */
-const char *cloak_http_route_pattern(const cloak_http_req *req);  /* the matched pattern */
-const char *cloak_http_request_id(const cloak_http_req *req);     /* our x-ms-request-id */
+const char *cloak_http_path(const cloak_http_req *req);          /* raw path, no query */
+const char *cloak_http_route_pattern(const cloak_http_req *req); /* the matched pattern */
+const char *cloak_http_request_id(const cloak_http_req *req);    /* our x-ms-request-id */
 /* Path parameter by name; NULL if the route has no such parameter. */
 const char *cloak_http_param(const cloak_http_req *req, const char *name);
 /* Query parameter by percent-decoded name (ASCII case-insensitive, first wins); the value is
@@ -155,13 +156,14 @@ int cloak_http_replied(const cloak_http_req *req);
  * The handler that defers must not reply itself. -1 (and a 500 reply) if the pool is gone. */
 typedef void (*cloak_http_work_fn)(cloak_http_req *req, void *arg);
 typedef void (*cloak_http_done_fn)(cloak_http_req *req, void *arg);
-int cloak_http_defer(cloak_http_req *req, cloak_http_work_fn work, cloak_http_done_fn done, void *arg);
+int cloak_http_defer(cloak_http_req *req, cloak_http_work_fn work, cloak_http_done_fn done,
+                     void *arg);
 
 /* ---- the client (libcurl): TLS verified against ca_file (NULL = system roots), always ---- */
 typedef struct {
     long status;
     cloak_buf body;
-    cloak_buf headers; /* the raw response header block(s), NUL-terminated */
+    cloak_buf headers;    /* the raw response header block(s), NUL-terminated */
     long new_connections; /* 0 when a kept-alive connection was reused */
 } cloak_http_response;
 /* A header of the last response block (case-insensitive name), copied into dst; NULL if

@@ -48,19 +48,25 @@ cloak_err cloak_base64_decode(const char *s, size_t len, uint8_t **out, size_t *
 
 /* ---- JWS algorithms (RFC 7518 §3, RFC 8812 §3.2) ---------------------------------------- */
 typedef enum {
-    CLOAK_JWS_RS256 = 1, CLOAK_JWS_RS384, CLOAK_JWS_RS512,   /* RSASSA-PKCS1-v1_5 */
-    CLOAK_JWS_PS256, CLOAK_JWS_PS384, CLOAK_JWS_PS512,       /* RSASSA-PSS, MGF1 same hash, salt = hash length */
-    CLOAK_JWS_ES256, CLOAK_JWS_ES384, CLOAK_JWS_ES512,       /* ECDSA P-256/P-384/P-521, r||s */
-    CLOAK_JWS_ES256K,                                        /* ECDSA secp256k1 + SHA-256, r||s */
+    CLOAK_JWS_RS256 = 1,
+    CLOAK_JWS_RS384,
+    CLOAK_JWS_RS512, /* RSASSA-PKCS1-v1_5 */
+    CLOAK_JWS_PS256,
+    CLOAK_JWS_PS384,
+    CLOAK_JWS_PS512, /* RSASSA-PSS, MGF1 same hash, salt = hash length */
+    CLOAK_JWS_ES256,
+    CLOAK_JWS_ES384,
+    CLOAK_JWS_ES512,  /* ECDSA P-256/P-384/P-521, r||s */
+    CLOAK_JWS_ES256K, /* ECDSA secp256k1 + SHA-256, r||s */
 } cloak_jws_alg;
 /* Allow-lists are bit sets: CLOAK_JWS_ALLOW(CLOAK_JWS_RS256) | CLOAK_JWS_ALLOW(CLOAK_JWS_ES256). */
 #define CLOAK_JWS_ALLOW(alg) (1u << (unsigned)(alg))
-#define CLOAK_JWS_ALLOW_RSA                                                                  \
-    (CLOAK_JWS_ALLOW(CLOAK_JWS_RS256) | CLOAK_JWS_ALLOW(CLOAK_JWS_RS384) |                  \
-     CLOAK_JWS_ALLOW(CLOAK_JWS_RS512) | CLOAK_JWS_ALLOW(CLOAK_JWS_PS256) |                  \
+#define CLOAK_JWS_ALLOW_RSA                                                                        \
+    (CLOAK_JWS_ALLOW(CLOAK_JWS_RS256) | CLOAK_JWS_ALLOW(CLOAK_JWS_RS384) |                         \
+     CLOAK_JWS_ALLOW(CLOAK_JWS_RS512) | CLOAK_JWS_ALLOW(CLOAK_JWS_PS256) |                         \
      CLOAK_JWS_ALLOW(CLOAK_JWS_PS384) | CLOAK_JWS_ALLOW(CLOAK_JWS_PS512))
-#define CLOAK_JWS_ALLOW_EC                                                                   \
-    (CLOAK_JWS_ALLOW(CLOAK_JWS_ES256) | CLOAK_JWS_ALLOW(CLOAK_JWS_ES384) |                  \
+#define CLOAK_JWS_ALLOW_EC                                                                         \
+    (CLOAK_JWS_ALLOW(CLOAK_JWS_ES256) | CLOAK_JWS_ALLOW(CLOAK_JWS_ES384) |                         \
      CLOAK_JWS_ALLOW(CLOAK_JWS_ES512) | CLOAK_JWS_ALLOW(CLOAK_JWS_ES256K))
 /* RSA keys for RS* and PS* must have at least this many bits (RFC 7518 §3.3, §3.5). */
 #define CLOAK_JWS_RSA_MIN_BITS 2048
@@ -76,9 +82,9 @@ int cloak_jws_alg_for_key(EVP_PKEY *key);
 /* ---- JWK ------------------------------------------------------------------------------- */
 /* Curves by JWK name: "P-256", "P-384", "P-521" (RFC 7518 §6.2.1.1), "secp256k1" (RFC 8812). */
 typedef struct {
-    const char *kid;        /* NULL: no "kid" member */
-    int include_private;    /* 1: also export d (and p, q, dp, dq, qi): the JWK is a secret */
-    X509 *const *x5c;       /* certificates, leaf first; the leaf must hold `key`'s public key */
+    const char *kid;     /* NULL: no "kid" member */
+    int include_private; /* 1: also export d (and p, q, dp, dq, qi): the JWK is a secret */
+    X509 *const *x5c;    /* certificates, leaf first; the leaf must hold `key`'s public key */
     size_t nx5c;
 } cloak_jwk_opts;
 /* Export an RSA or EC key as a JWK: {"kty","n","e"} or {"kty","crv","x","y"} (coordinates
@@ -118,10 +124,10 @@ cloak_err cloak_jws_sign(EVP_PKEY *key, cloak_jws_alg alg, const json_t *header,
 
 /* A verified (or, for *_unsecured, merely decoded) JWS. */
 typedef struct {
-    json_t *header;        /* the protected header, a JSON object */
-    uint8_t *payload;      /* the payload bytes (NUL-terminated for convenience, not counted) */
+    json_t *header;   /* the protected header, a JSON object */
+    uint8_t *payload; /* the payload bytes (NUL-terminated for convenience, not counted) */
     size_t payload_len;
-    int alg;               /* a cloak_jws_alg; 0 for an unsecured JWS */
+    int alg; /* a cloak_jws_alg; 0 for an unsecured JWS */
 } cloak_jws;
 /* Free and zero the members. */
 void cloak_jws_clear(cloak_jws *jws);
@@ -143,9 +149,8 @@ cloak_err cloak_jws_peek_header(const char *token, size_t len, json_t **out,
 
 /* Unsecured JWS (RFC 7515 §A.5, alg "none", empty signature): integrity-free by design. Only
  * for protocols that define it (MAA's unsigned policy documents). */
-cloak_err cloak_jws_sign_unsecured(const json_t *header, const uint8_t *payload,
-                                   size_t payload_len, char **out,
-                                   cloak_error *why) CLOAK_MUST_CHECK;
+cloak_err cloak_jws_sign_unsecured(const json_t *header, const uint8_t *payload, size_t payload_len,
+                                   char **out, cloak_error *why) CLOAK_MUST_CHECK;
 /* Decode a token whose alg is exactly "none" and whose signature is empty; anything else is
  * refused (a signed token must go through cloak_jws_verify). */
 cloak_err cloak_jws_decode_unsecured(const char *token, size_t len, cloak_jws *out,
@@ -171,9 +176,8 @@ typedef struct {
 } cloak_jwt_opts;
 /* cloak_jws_verify, then the payload must be a JSON object, then time and issuer checks.
  * *header (may be NULL) and *claims are set only on success. */
-cloak_err cloak_jwt_verify(const char *token, size_t len, EVP_PKEY *key,
-                           const cloak_jwt_opts *opts, json_t **header, json_t **claims,
-                           cloak_error *why) CLOAK_MUST_CHECK;
+cloak_err cloak_jwt_verify(const char *token, size_t len, EVP_PKEY *key, const cloak_jwt_opts *opts,
+                           json_t **header, json_t **claims, cloak_error *why) CLOAK_MUST_CHECK;
 
 #ifdef __cplusplus
 }

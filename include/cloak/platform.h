@@ -68,7 +68,8 @@ typedef struct cloak_platform cloak_platform;
 char *cloak_platform_default_dir(const char *dir);
 
 /* Open (creating on first use) the development platform in `dir` (NULL = default). */
-cloak_err cloak_platform_open(const char *dir, cloak_platform **out, cloak_error *why) CLOAK_MUST_CHECK;
+cloak_err cloak_platform_open(const char *dir, cloak_platform **out,
+                              cloak_error *why) CLOAK_MUST_CHECK;
 void cloak_platform_free(cloak_platform *p);
 const char *cloak_platform_path(const cloak_platform *p);
 
@@ -80,11 +81,13 @@ void cloak_platform_cpusvn(const cloak_platform *p, uint8_t out[16]);
  * PEM chain PCK leaf | PCK Platform CA | root). */
 cloak_err cloak_platform_quote(const cloak_platform *p,
                                const uint8_t report_body[CLOAK_SGX_REPORT_BODY_BYTES],
-                               uint8_t **quote, size_t *quote_len, cloak_error *why) CLOAK_MUST_CHECK;
+                               uint8_t **quote, size_t *quote_len,
+                               cloak_error *why) CLOAK_MUST_CHECK;
 
 /* HKDF-SHA256(ikm = platform seal secret, salt = "cloak-seal-v1", info) -> 32-byte key. */
 cloak_err cloak_platform_seal_key(const cloak_platform *p, const uint8_t *info, size_t info_len,
-                                  uint8_t key[CLOAK_SEAL_KEY_BYTES], cloak_error *why) CLOAK_MUST_CHECK;
+                                  uint8_t key[CLOAK_SEAL_KEY_BYTES],
+                                  cloak_error *why) CLOAK_MUST_CHECK;
 
 /* Path of the collateral directory (inside the platform dir); valid while p lives. */
 const char *cloak_platform_collateral_dir(const cloak_platform *p);

@@ -71,9 +71,8 @@ cloak_err cloak_ratls_keygen(EVP_PKEY **out, cloak_error *why) CLOAK_MUST_CHECK;
  * basicConstraints CA:FALSE, keyUsage digitalSignature, extKeyUsage serverAuth+clientAuth,
  * subject/authority key ids, and the evidence extension (non-critical). */
 cloak_err cloak_ratls_make_cert(EVP_PKEY *key, const char *subject_cn,
-                                cloak_ratls_evidence_fn get_evidence, void *ctx,
-                                time_t not_before, time_t not_after, X509 **out,
-                                cloak_error *why) CLOAK_MUST_CHECK;
+                                cloak_ratls_evidence_fn get_evidence, void *ctx, time_t not_before,
+                                time_t not_after, X509 **out, cloak_error *why) CLOAK_MUST_CHECK;
 
 /* The same, with a "nonce" claim (CLOAK_RATLS_NONCE_MIN_BYTES..MAX_BYTES) that a verifier
  * supplied out of band, for a certificate made fresh for that verifier. */
@@ -85,15 +84,15 @@ cloak_err cloak_ratls_make_cert_nonce(EVP_PKEY *key, const char *subject_cn,
 
 /* The evidence extension, parsed (not verified). Byte fields are malloc'd copies. */
 typedef struct {
-    uint64_t tag;                 /* CBOR tag: CLOAK_RATLS_CBOR_TAG_INTEL_QUOTE */
-    uint8_t *evidence;            /* the quote */
+    uint64_t tag;      /* CBOR tag: CLOAK_RATLS_CBOR_TAG_INTEL_QUOTE */
+    uint8_t *evidence; /* the quote */
     size_t evidence_len;
-    uint8_t *claims;              /* the serialized claims map, exactly as hashed */
+    uint8_t *claims; /* the serialized claims map, exactly as hashed */
     size_t claims_len;
-    int hash_alg;                 /* CLOAK_RATLS_HASH_* of pubkey_hash */
+    int hash_alg; /* CLOAK_RATLS_HASH_* of pubkey_hash */
     uint8_t pubkey_hash[CLOAK_RATLS_MAX_HASH_BYTES];
     size_t pubkey_hash_len;
-    uint8_t *nonce;               /* NULL when the certificate has no nonce claim */
+    uint8_t *nonce; /* NULL when the certificate has no nonce claim */
     size_t nonce_len;
 } cloak_ratls_evidence;
 
@@ -135,7 +134,8 @@ cloak_err cloak_ratls_ssl_ctx_set_verify(SSL_CTX *ctx, const cloak_ratls_verifie
 /* After a handshake on an SSL whose context was set up above: the peer's verified claims (a
  * new reference). If the check refused the peer, returns its error code and reason (so a
  * failed handshake can say why); CLOAK_ENOTFOUND if no check ran on this connection. */
-cloak_err cloak_ratls_ssl_claims(const SSL *ssl, json_t **claims, cloak_error *why) CLOAK_MUST_CHECK;
+cloak_err cloak_ratls_ssl_claims(const SSL *ssl, json_t **claims,
+                                 cloak_error *why) CLOAK_MUST_CHECK;
 
 #ifdef __cplusplus
 }

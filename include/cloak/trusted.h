@@ -27,8 +27,8 @@ extern "C" {
 /* An ecall handler: read in[0..in_len), write at most out_cap bytes to out, set *out_len.
  * Returned errors reach the host's cloak_enclave_call with the message set by
  * cloak_trusted_fail (or a generic one). */
-typedef cloak_err (*cloak_ecall_fn)(const uint8_t *in, size_t in_len, uint8_t *out,
-                                    size_t out_cap, size_t *out_len);
+typedef cloak_err (*cloak_ecall_fn)(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                                    size_t *out_len);
 
 /* The image's entry point, called once after loading, before the sandbox is closed. */
 cloak_err cloak_enclave_init(void);
@@ -47,7 +47,8 @@ cloak_err cloak_trusted_ocall(uint32_t oid, const uint8_t *in, size_t in_len, ui
 enum { CLOAK_LOG_ERROR = 0, CLOAK_LOG_WARN = 1, CLOAK_LOG_INFO = 2, CLOAK_LOG_DEBUG = 3 };
 void cloak_trusted_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Untrusted storage on the host: names are [A-Za-z0-9._-]{1,128}. Store only sealed data. */
-cloak_err cloak_trusted_storage_put(const char *name, const uint8_t *p, size_t len) CLOAK_MUST_CHECK;
+cloak_err cloak_trusted_storage_put(const char *name, const uint8_t *p,
+                                    size_t len) CLOAK_MUST_CHECK;
 /* *out is malloc'd; CLOAK_ENOTFOUND if absent. */
 cloak_err cloak_trusted_storage_get(const char *name, uint8_t **out, size_t *len) CLOAK_MUST_CHECK;
 

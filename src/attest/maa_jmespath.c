@@ -25,25 +25,66 @@
 #define JP_MAX_ITEMS 16
 
 typedef enum {
-    T_EOF, T_IDENT, T_QIDENT, T_RAW, T_LIT, T_NUM, T_DOT, T_STAR, T_AT, T_LBRACKET, T_FILTER,
-    T_FLATTEN, T_RBRACKET, T_LPAREN, T_RPAREN, T_COMMA, T_PIPE, T_OR, T_AND, T_NOT, T_EQ, T_NE,
-    T_LT, T_LE, T_GT, T_GE, T_LBRACE, T_RBRACE, T_COLON
+    T_EOF,
+    T_IDENT,
+    T_QIDENT,
+    T_RAW,
+    T_LIT,
+    T_NUM,
+    T_DOT,
+    T_STAR,
+    T_AT,
+    T_LBRACKET,
+    T_FILTER,
+    T_FLATTEN,
+    T_RBRACKET,
+    T_LPAREN,
+    T_RPAREN,
+    T_COMMA,
+    T_PIPE,
+    T_OR,
+    T_AND,
+    T_NOT,
+    T_EQ,
+    T_NE,
+    T_LT,
+    T_LE,
+    T_GT,
+    T_GE,
+    T_LBRACE,
+    T_RBRACE,
+    T_COLON
 } tok_kind;
 
 typedef enum {
-    N_FIELD, N_CURRENT, N_LITERAL, N_INDEX, N_SUB, N_PROJECT, N_VALUES, N_FLATTEN, N_FILTER,
-    N_PIPE, N_OR, N_AND, N_NOT, N_CMP, N_FUNC, N_MSLIST, N_MSHASH
+    N_FIELD,
+    N_CURRENT,
+    N_LITERAL,
+    N_INDEX,
+    N_SUB,
+    N_PROJECT,
+    N_VALUES,
+    N_FLATTEN,
+    N_FILTER,
+    N_PIPE,
+    N_OR,
+    N_AND,
+    N_NOT,
+    N_CMP,
+    N_FUNC,
+    N_MSLIST,
+    N_MSHASH
 } node_kind;
 
 typedef struct node {
     node_kind kind;
-    tok_kind op;           /* N_CMP */
-    char *name;            /* N_FIELD, N_FUNC */
-    long long index;       /* N_INDEX */
-    json_t *lit;           /* N_LITERAL */
+    tok_kind op;     /* N_CMP */
+    char *name;      /* N_FIELD, N_FUNC */
+    long long index; /* N_INDEX */
+    json_t *lit;     /* N_LITERAL */
     struct node *l, *r, *cond;
     struct node *args[JP_MAX_ITEMS]; /* function arguments, multi-select items */
-    char *keys[JP_MAX_ITEMS];         /* multi-select hash keys */
+    char *keys[JP_MAX_ITEMS];        /* multi-select hash keys */
     int nargs;
 } node;
 
@@ -51,8 +92,8 @@ typedef struct {
     const char *s;
     size_t len, pos;
     tok_kind kind;
-    size_t start;          /* of the current token */
-    char *text;            /* decoded identifier / string */
+    size_t start; /* of the current token */
+    char *text;   /* decoded identifier / string */
     json_t *lit;
     long long num;
     node *nodes[JP_MAX_NODES];
@@ -73,9 +114,15 @@ static int jp_fail(jp *p, const char *msg)
 
 static node *new_node(jp *p, node_kind k)
 {
-    if (p->nnodes >= JP_MAX_NODES) { jp_fail(p, "expression too large"); return NULL; }
+    if (p->nnodes >= JP_MAX_NODES) {
+        jp_fail(p, "expression too large");
+        return NULL;
+    }
     node *n = calloc(1, sizeof *n);
-    if (!n) { jp_fail(p, "out of memory"); return NULL; }
+    if (!n) {
+        jp_fail(p, "out of memory");
+        return NULL;
+    }
     n->kind = k;
     p->nodes[p->nnodes++] = n;
     return n;
@@ -85,11 +132,18 @@ static node *new_node(jp *p, node_kind k)
 static char *read_delimited(jp *p, char q, size_t *out_len)
 {
     size_t i = p->pos + 1;
-    while (i < p->len && p->s[i] != q) i += (p->s[i] == '\\' && i + 1 < p->len) ? 2 : 1;
-    if (i >= p->len) { jp_fail(p, "unterminated string or literal"); return NULL; }
+    while (i < p->len && p->s[i] != q)
+        i += (p->s[i] == '\\' && i + 1 < p->len) ? 2 : 1;
+    if (i >= p->len) {
+        jp_fail(p, "unterminated string or literal");
+        return NULL;
+    }
     size_t n = i - p->pos - 1;
     char *b = malloc(n + 1);
-    if (!b) { jp_fail(p, "out of memory"); return NULL; }
+    if (!b) {
+        jp_fail(p, "out of memory");
+        return NULL;
+    }
     size_t o = 0;
     for (size_t k = p->pos + 1; k < i; k++) {
         /* JEP-12: a raw string unescapes \' and \\ only; a literal unescapes \` only.
@@ -111,14 +165,19 @@ static int next(jp *p)
     p->text = NULL;
     json_decref(p->lit);
     p->lit = NULL;
-    while (p->pos < p->len && isspace((unsigned char)p->s[p->pos])) p->pos++;
+    while (p->pos < p->len && isspace((unsigned char)p->s[p->pos]))
+        p->pos++;
     p->start = p->pos;
-    if (p->pos >= p->len) { p->kind = T_EOF; return 0; }
+    if (p->pos >= p->len) {
+        p->kind = T_EOF;
+        return 0;
+    }
     char c = p->s[p->pos];
     char d = p->pos + 1 < p->len ? p->s[p->pos + 1] : 0;
     if (isalpha((unsigned char)c) || c == '_') {
         size_t e = p->pos;
-        while (e < p->len && (isalnum((unsigned char)p->s[e]) || p->s[e] == '_')) e++;
+        while (e < p->len && (isalnum((unsigned char)p->s[e]) || p->s[e] == '_'))
+            e++;
         p->text = strndup(p->s + p->pos, e - p->pos);
         if (!p->text) return jp_fail(p, "out of memory");
         p->pos = e;
@@ -141,7 +200,10 @@ static int next(jp *p)
         if (!b) return -1;
         free(b);
         json_t *j = json_loadb(p->s + save, p->pos - save, JSON_DECODE_ANY, NULL);
-        if (!json_is_string(j)) { json_decref(j); return jp_fail(p, "bad quoted identifier"); }
+        if (!json_is_string(j)) {
+            json_decref(j);
+            return jp_fail(p, "bad quoted identifier");
+        }
         p->text = strdup(json_string_value(j));
         json_decref(j);
         if (!p->text) return jp_fail(p, "out of memory");
@@ -163,48 +225,126 @@ static int next(jp *p)
         return 0;
     }
     case '[':
-        if (d == '?') { p->pos += 2; p->kind = T_FILTER; return 0; }
-        if (d == ']') { p->pos += 2; p->kind = T_FLATTEN; return 0; }
-        p->pos++; p->kind = T_LBRACKET; return 0;
-    case '|': p->pos += d == '|' ? 2 : 1; p->kind = d == '|' ? T_OR : T_PIPE; return 0;
+        if (d == '?') {
+            p->pos += 2;
+            p->kind = T_FILTER;
+            return 0;
+        }
+        if (d == ']') {
+            p->pos += 2;
+            p->kind = T_FLATTEN;
+            return 0;
+        }
+        p->pos++;
+        p->kind = T_LBRACKET;
+        return 0;
+    case '|':
+        p->pos += d == '|' ? 2 : 1;
+        p->kind = d == '|' ? T_OR : T_PIPE;
+        return 0;
     case '&':
-        if (d == '&') { p->pos += 2; p->kind = T_AND; return 0; }
+        if (d == '&') {
+            p->pos += 2;
+            p->kind = T_AND;
+            return 0;
+        }
         return jp_fail(p, "expression references (&) are not supported");
-    case '!': p->pos += d == '=' ? 2 : 1; p->kind = d == '=' ? T_NE : T_NOT; return 0;
+    case '!':
+        p->pos += d == '=' ? 2 : 1;
+        p->kind = d == '=' ? T_NE : T_NOT;
+        return 0;
     case '=':
-        if (d == '=') { p->pos += 2; p->kind = T_EQ; return 0; }
+        if (d == '=') {
+            p->pos += 2;
+            p->kind = T_EQ;
+            return 0;
+        }
         return jp_fail(p, "expected '=='");
-    case '<': p->pos += d == '=' ? 2 : 1; p->kind = d == '=' ? T_LE : T_LT; return 0;
-    case '>': p->pos += d == '=' ? 2 : 1; p->kind = d == '=' ? T_GE : T_GT; return 0;
-    case '.': p->pos++; p->kind = T_DOT; return 0;
-    case '*': p->pos++; p->kind = T_STAR; return 0;
-    case '@': p->pos++; p->kind = T_AT; return 0;
-    case ']': p->pos++; p->kind = T_RBRACKET; return 0;
-    case '(': p->pos++; p->kind = T_LPAREN; return 0;
-    case ')': p->pos++; p->kind = T_RPAREN; return 0;
-    case ',': p->pos++; p->kind = T_COMMA; return 0;
-    case '{': p->pos++; p->kind = T_LBRACE; return 0;
-    case '}': p->pos++; p->kind = T_RBRACE; return 0;
-    case ':': p->pos++; p->kind = T_COLON; return 0;
-    default: return jp_fail(p, "unexpected character");
+    case '<':
+        p->pos += d == '=' ? 2 : 1;
+        p->kind = d == '=' ? T_LE : T_LT;
+        return 0;
+    case '>':
+        p->pos += d == '=' ? 2 : 1;
+        p->kind = d == '=' ? T_GE : T_GT;
+        return 0;
+    case '.':
+        p->pos++;
+        p->kind = T_DOT;
+        return 0;
+    case '*':
+        p->pos++;
+        p->kind = T_STAR;
+        return 0;
+    case '@':
+        p->pos++;
+        p->kind = T_AT;
+        return 0;
+    case ']':
+        p->pos++;
+        p->kind = T_RBRACKET;
+        return 0;
+    case '(':
+        p->pos++;
+        p->kind = T_LPAREN;
+        return 0;
+    case ')':
+        p->pos++;
+        p->kind = T_RPAREN;
+        return 0;
+    case ',':
+        p->pos++;
+        p->kind = T_COMMA;
+        return 0;
+    case '{':
+        p->pos++;
+        p->kind = T_LBRACE;
+        return 0;
+    case '}':
+        p->pos++;
+        p->kind = T_RBRACE;
+        return 0;
+    case ':':
+        p->pos++;
+        p->kind = T_COLON;
+        return 0;
+    default:
+        return jp_fail(p, "unexpected character");
     }
 }
 
 static int lbp(tok_kind k)
 {
     switch (k) {
-    case T_PIPE: return 1;
-    case T_OR: return 2;
-    case T_AND: return 3;
-    case T_EQ: case T_NE: case T_LT: case T_LE: case T_GT: case T_GE: return 5;
-    case T_FLATTEN: return 9;
-    case T_STAR: return 20;
-    case T_FILTER: return 21;
-    case T_DOT: return 40;
-    case T_NOT: return 45;
-    case T_LBRACKET: return 55;
-    case T_LPAREN: return 60;
-    default: return 0;
+    case T_PIPE:
+        return 1;
+    case T_OR:
+        return 2;
+    case T_AND:
+        return 3;
+    case T_EQ:
+    case T_NE:
+    case T_LT:
+    case T_LE:
+    case T_GT:
+    case T_GE:
+        return 5;
+    case T_FLATTEN:
+        return 9;
+    case T_STAR:
+        return 20;
+    case T_FILTER:
+        return 21;
+    case T_DOT:
+        return 40;
+    case T_NOT:
+        return 45;
+    case T_LBRACKET:
+        return 55;
+    case T_LPAREN:
+        return 60;
+    default:
+        return 0;
     }
 }
 
@@ -233,16 +373,27 @@ static node *multi_select(jp *p, int hash)
     node *n = new_node(p, hash ? N_MSHASH : N_MSLIST);
     if (!n) return NULL;
     for (;;) {
-        if (n->nargs == JP_MAX_ITEMS) { jp_fail(p, "too many multi-select items"); return NULL; }
+        if (n->nargs == JP_MAX_ITEMS) {
+            jp_fail(p, "too many multi-select items");
+            return NULL;
+        }
         if (hash) {
-            if (p->kind != T_IDENT && p->kind != T_QIDENT) { jp_fail(p, "expected a key in the multi-select hash"); return NULL; }
+            if (p->kind != T_IDENT && p->kind != T_QIDENT) {
+                jp_fail(p, "expected a key in the multi-select hash");
+                return NULL;
+            }
             n->keys[n->nargs] = p->text;
             p->text = NULL;
             if (next(p) || expect(p, T_COLON, "expected ':' after the key")) return NULL;
         }
         if (!(n->args[n->nargs++] = expression(p, 0))) return NULL;
-        if (p->kind == T_COMMA) { if (next(p)) return NULL; continue; }
-        if (expect(p, hash ? T_RBRACE : T_RBRACKET, hash ? "expected ',' or '}'" : "expected ',' or ']'")) return NULL;
+        if (p->kind == T_COMMA) {
+            if (next(p)) return NULL;
+            continue;
+        }
+        if (expect(p, hash ? T_RBRACE : T_RBRACKET,
+                   hash ? "expected ',' or '}'" : "expected ',' or ']'"))
+            return NULL;
         return n;
     }
 }
@@ -263,7 +414,8 @@ static node *dot_rhs(jp *p, int bp)
 static node *projection_rhs(jp *p, int bp)
 {
     if (lbp(p->kind) < 10) return new_node(p, N_CURRENT);
-    if (p->kind == T_LBRACKET || p->kind == T_FILTER || p->kind == T_FLATTEN) return expression(p, bp);
+    if (p->kind == T_LBRACKET || p->kind == T_FILTER || p->kind == T_FLATTEN)
+        return expression(p, bp);
     if (p->kind == T_DOT) return next(p) ? NULL : dot_rhs(p, bp);
     jp_fail(p, "unexpected token after a projection");
     return NULL;
@@ -318,17 +470,23 @@ static node *nud(jp *p)
 {
     node *n;
     switch (p->kind) {
-    case T_IDENT: case T_QIDENT: return field_node(p);
+    case T_IDENT:
+    case T_QIDENT:
+        return field_node(p);
     case T_RAW:
         if (!(n = new_node(p, N_LITERAL))) return NULL;
-        if (!(n->lit = json_string(p->text))) { jp_fail(p, "raw string is not valid UTF-8"); return NULL; }
+        if (!(n->lit = json_string(p->text))) {
+            jp_fail(p, "raw string is not valid UTF-8");
+            return NULL;
+        }
         return next(p) ? NULL : n;
     case T_LIT:
         if (!(n = new_node(p, N_LITERAL))) return NULL;
         n->lit = p->lit;
         p->lit = NULL;
         return next(p) ? NULL : n;
-    case T_AT: return next(p) ? NULL : new_node(p, N_CURRENT);
+    case T_AT:
+        return next(p) ? NULL : new_node(p, N_CURRENT);
     case T_STAR:
         if (next(p) || !(n = new_node(p, N_VALUES))) return NULL;
         n->l = new_node(p, N_CURRENT);
@@ -353,9 +511,14 @@ static node *nud(jp *p)
         node *cur = new_node(p, N_CURRENT);
         return cur && !next(p) ? flatten(p, cur) : NULL;
     }
-    case T_LBRACE: return next(p) ? NULL : multi_select(p, 1);
-    case T_EOF: jp_fail(p, "unexpected end of expression"); return NULL;
-    default: jp_fail(p, "unexpected token (a bare number? JMESPath literals need backticks: `1`)"); return NULL;
+    case T_LBRACE:
+        return next(p) ? NULL : multi_select(p, 1);
+    case T_EOF:
+        jp_fail(p, "unexpected end of expression");
+        return NULL;
+    default:
+        jp_fail(p, "unexpected token (a bare number? JMESPath literals need backticks: `1`)");
+        return NULL;
     }
 }
 
@@ -370,25 +533,41 @@ static node *led(jp *p, node *left)
         n->l = left;
         n->r = dot_rhs(p, lbp(T_DOT));
         return n->r ? n : NULL;
-    case T_LBRACKET: return bracket(p, left);
-    case T_FILTER: return filter(p, left);
-    case T_FLATTEN: return flatten(p, left);
-    case T_PIPE: case T_OR: case T_AND:
+    case T_LBRACKET:
+        return bracket(p, left);
+    case T_FILTER:
+        return filter(p, left);
+    case T_FLATTEN:
+        return flatten(p, left);
+    case T_PIPE:
+    case T_OR:
+    case T_AND:
         if (!(n = new_node(p, k == T_PIPE ? N_PIPE : k == T_OR ? N_OR : N_AND))) return NULL;
         n->l = left;
         n->r = expression(p, lbp(k));
         return n->r ? n : NULL;
-    case T_EQ: case T_NE: case T_LT: case T_LE: case T_GT: case T_GE:
+    case T_EQ:
+    case T_NE:
+    case T_LT:
+    case T_LE:
+    case T_GT:
+    case T_GE:
         if (!(n = new_node(p, N_CMP))) return NULL;
         n->op = k;
         n->l = left;
         n->r = expression(p, lbp(k));
         return n->r ? n : NULL;
     case T_LPAREN:
-        if (left->kind != N_FIELD) { jp_fail(p, "only a function name may be called"); return NULL; }
+        if (left->kind != N_FIELD) {
+            jp_fail(p, "only a function name may be called");
+            return NULL;
+        }
         left->kind = N_FUNC;
         while (p->kind != T_RPAREN) {
-            if (left->nargs == JP_MAX_ITEMS) { jp_fail(p, "too many function arguments"); return NULL; }
+            if (left->nargs == JP_MAX_ITEMS) {
+                jp_fail(p, "too many function arguments");
+                return NULL;
+            }
             if (!(left->args[left->nargs++] = expression(p, 0))) return NULL;
             if (p->kind == T_COMMA) {
                 if (next(p)) return NULL;
@@ -398,15 +577,21 @@ static node *led(jp *p, node *left)
             }
         }
         return next(p) ? NULL : left;
-    default: jp_fail(p, "unexpected token"); return NULL;
+    default:
+        jp_fail(p, "unexpected token");
+        return NULL;
     }
 }
 
 static node *expression(jp *p, int rbp)
 {
-    if (++p->depth > JP_MAX_DEPTH) { jp_fail(p, "expression nested too deeply"); return NULL; }
+    if (++p->depth > JP_MAX_DEPTH) {
+        jp_fail(p, "expression nested too deeply");
+        return NULL;
+    }
     node *left = nud(p);
-    while (left && !p->failed && rbp < lbp(p->kind)) left = led(p, left);
+    while (left && !p->failed && rbp < lbp(p->kind))
+        left = led(p, left);
     p->depth--;
     return p->failed ? NULL : left;
 }
@@ -447,11 +632,17 @@ static json_t *call(const node *n, json_t *cur, cloak_error *why, int *err, int 
     if (!strcmp(n->name, "length") && n->nargs == 1) {
         if (json_is_string(a[0])) {
             size_t c = 0;
-            for (const char *s = json_string_value(a[0]); *s; s++) c += ((*s & 0xC0) != 0x80);
+            for (const char *s = json_string_value(a[0]); *s; s++)
+                c += ((*s & 0xC0) != 0x80);
             res = json_integer((json_int_t)c);
-        } else if (json_is_array(a[0])) res = json_integer((json_int_t)json_array_size(a[0]));
-        else if (json_is_object(a[0])) res = json_integer((json_int_t)json_object_size(a[0]));
-        else { *err = 1; cloak_error_set(why, CLOAK_EINVAL, "JMESPath length() needs a string, array or object"); }
+        } else if (json_is_array(a[0]))
+            res = json_integer((json_int_t)json_array_size(a[0]));
+        else if (json_is_object(a[0]))
+            res = json_integer((json_int_t)json_object_size(a[0]));
+        else {
+            *err = 1;
+            cloak_error_set(why, CLOAK_EINVAL, "JMESPath length() needs a string, array or object");
+        }
     } else if (!strcmp(n->name, "equals_ignore_case") && n->nargs == 2) {
         /* An MAA extension used by policy-version-1-2.md (ELAM driver rule). */
         res = json_boolean(json_is_string(a[0]) && json_is_string(a[1]) &&
@@ -470,11 +661,16 @@ static json_t *call(const node *n, json_t *cur, cloak_error *why, int *err, int 
         *err = 1;
         cloak_error_set(why, CLOAK_EINVAL,
                         "JMESPath function %s() with %d argument(s) is not supported (supported: "
-                        "length/1, contains/2, equals_ignore_case/2)", n->name, n->nargs);
+                        "length/1, contains/2, equals_ignore_case/2)",
+                        n->name, n->nargs);
     }
 out:
-    for (int i = 0; i < JP_MAX_ITEMS; i++) json_decref(a[i]);
-    if (!res && !*err) { *err = 1; cloak_error_set(why, CLOAK_ENOMEM, "out of memory"); }
+    for (int i = 0; i < JP_MAX_ITEMS; i++)
+        json_decref(a[i]);
+    if (!res && !*err) {
+        *err = 1;
+        cloak_error_set(why, CLOAK_ENOMEM, "out of memory");
+    }
     return res;
 }
 
@@ -485,8 +681,12 @@ static json_t *project(const node *rhs, const node *cond, json_t *arr, cloak_err
     json_t *out = json_array();
     size_t i;
     json_t *e;
-    if (!out) { *err = 1; return NULL; }
-    json_array_foreach(arr, i, e) {
+    if (!out) {
+        *err = 1;
+        return NULL;
+    }
+    json_array_foreach(arr, i, e)
+    {
         if (cond) {
             json_t *c = eval(cond, e, why, err, depth + 1);
             int keep = truthy(c);
@@ -499,7 +699,10 @@ static json_t *project(const node *rhs, const node *cond, json_t *arr, cloak_err
         if (!json_is_null(v)) json_array_append(out, v);
         json_decref(v);
     }
-    if (*err) { json_decref(out); return NULL; }
+    if (*err) {
+        json_decref(out);
+        return NULL;
+    }
     return out;
 }
 
@@ -512,26 +715,39 @@ static json_t *eval(const node *n, json_t *cur, cloak_error *why, int *err, int 
         return NULL;
     }
     switch (n->kind) {
-    case N_CURRENT: return json_incref(cur);
-    case N_LITERAL: return json_incref(n->lit);
+    case N_CURRENT:
+        return json_incref(cur);
+    case N_LITERAL:
+        return json_incref(n->lit);
     case N_FIELD: {
         json_t *v = json_is_object(cur) ? json_object_get(cur, n->name) : NULL;
         return v ? json_incref(v) : json_null();
     }
-    case N_FUNC: return call(n, cur, why, err, depth);
-    case N_MSLIST: case N_MSHASH: {
+    case N_FUNC:
+        return call(n, cur, why, err, depth);
+    case N_MSLIST:
+    case N_MSHASH: {
         if (json_is_null(cur)) return json_null(); /* JMESPath: multi-select on null is null */
         json_t *o = n->kind == N_MSHASH ? json_object() : json_array();
         for (int i = 0; o && i < n->nargs; i++) {
             json_t *v = eval(n->args[i], cur, why, err, depth + 1);
-            if (!v) { json_decref(o); return NULL; }
-            if (n->kind == N_MSHASH) json_object_set_new(o, n->keys[i], v);
-            else json_array_append_new(o, v);
+            if (!v) {
+                json_decref(o);
+                return NULL;
+            }
+            if (n->kind == N_MSHASH)
+                json_object_set_new(o, n->keys[i], v);
+            else
+                json_array_append_new(o, v);
         }
-        if (!o) { *err = 1; cloak_error_set(why, CLOAK_ENOMEM, "out of memory"); }
+        if (!o) {
+            *err = 1;
+            cloak_error_set(why, CLOAK_ENOMEM, "out of memory");
+        }
         return o;
     }
-    default: break;
+    default:
+        break;
     }
     if (!(l = eval(n->l, cur, why, err, depth + 1))) goto out;
     switch (n->kind) {
@@ -542,11 +758,21 @@ static json_t *eval(const node *n, json_t *cur, cloak_error *why, int *err, int 
         res = v ? json_incref(v) : json_null();
         break;
     }
-    case N_SUB: case N_PIPE: res = eval(n->r, l, why, err, depth + 1); break;
-    case N_PROJECT: res = json_is_array(l) ? project(n->r, NULL, l, why, err, depth) : json_null(); break;
-    case N_FILTER: res = json_is_array(l) ? project(n->r, n->cond, l, why, err, depth) : json_null(); break;
+    case N_SUB:
+    case N_PIPE:
+        res = eval(n->r, l, why, err, depth + 1);
+        break;
+    case N_PROJECT:
+        res = json_is_array(l) ? project(n->r, NULL, l, why, err, depth) : json_null();
+        break;
+    case N_FILTER:
+        res = json_is_array(l) ? project(n->r, n->cond, l, why, err, depth) : json_null();
+        break;
     case N_VALUES: {
-        if (!json_is_object(l)) { res = json_null(); break; }
+        if (!json_is_object(l)) {
+            res = json_null();
+            break;
+        }
         json_t *vals = json_array();
         const char *k;
         json_t *v;
@@ -556,27 +782,45 @@ static json_t *eval(const node *n, json_t *cur, cloak_error *why, int *err, int 
         break;
     }
     case N_FLATTEN: {
-        if (!json_is_array(l)) { res = json_null(); break; }
+        if (!json_is_array(l)) {
+            res = json_null();
+            break;
+        }
         res = json_array();
         size_t i;
         json_t *e;
-        json_array_foreach(l, i, e) {
-            if (json_is_array(e)) json_array_extend(res, e);
-            else json_array_append(res, e);
+        json_array_foreach(l, i, e)
+        {
+            if (json_is_array(e))
+                json_array_extend(res, e);
+            else
+                json_array_append(res, e);
         }
         break;
     }
-    case N_OR: res = truthy(l) ? json_incref(l) : eval(n->r, cur, why, err, depth + 1); break;
-    case N_AND: res = !truthy(l) ? json_incref(l) : eval(n->r, cur, why, err, depth + 1); break;
-    case N_NOT: res = json_boolean(!truthy(l)); break;
+    case N_OR:
+        res = truthy(l) ? json_incref(l) : eval(n->r, cur, why, err, depth + 1);
+        break;
+    case N_AND:
+        res = !truthy(l) ? json_incref(l) : eval(n->r, cur, why, err, depth + 1);
+        break;
+    case N_NOT:
+        res = json_boolean(!truthy(l));
+        break;
     case N_CMP: {
         if (!(r = eval(n->r, cur, why, err, depth + 1))) break;
         double x, y;
-        if (n->op == T_EQ) res = json_boolean(jequal(l, r));
-        else if (n->op == T_NE) res = json_boolean(!jequal(l, r));
-        else if (!num(l, &x) || !num(r, &y)) res = json_null(); /* ordering needs numbers */
-        else res = json_boolean(n->op == T_LT ? x < y : n->op == T_LE ? x <= y :
-                                n->op == T_GT ? x > y : x >= y);
+        if (n->op == T_EQ)
+            res = json_boolean(jequal(l, r));
+        else if (n->op == T_NE)
+            res = json_boolean(!jequal(l, r));
+        else if (!num(l, &x) || !num(r, &y))
+            res = json_null(); /* ordering needs numbers */
+        else
+            res = json_boolean(n->op == T_LT   ? x < y
+                               : n->op == T_LE ? x <= y
+                               : n->op == T_GT ? x > y
+                                               : x >= y);
         break;
     }
     default:
@@ -586,7 +830,10 @@ static json_t *eval(const node *n, json_t *cur, cloak_error *why, int *err, int 
 out:
     json_decref(l);
     json_decref(r);
-    if (!res && !*err) { *err = 1; cloak_error_set(why, CLOAK_ENOMEM, "out of memory"); }
+    if (!res && !*err) {
+        *err = 1;
+        cloak_error_set(why, CLOAK_ENOMEM, "out of memory");
+    }
     return *err ? (json_decref(res), NULL) : res;
 }
 
@@ -598,22 +845,30 @@ cloak_err maa_jmespath_search(const char *expr, const json_t *data, json_t **out
     p.s = expr;
     p.len = expr ? strlen(expr) : 0;
     p.why = why;
-    if (!expr || !data || !out) return cloak_error_set(why, CLOAK_EINVAL, "maa_jmespath_search: missing argument");
+    if (!expr || !data || !out)
+        return cloak_error_set(why, CLOAK_EINVAL, "maa_jmespath_search: missing argument");
     if (!p.len) return cloak_error_set(why, CLOAK_EINVAL, "JmesPath: the query is empty");
     node *root = NULL;
     if (next(&p) == 0) root = expression(&p, 0);
-    if (root && p.kind != T_EOF) { jp_fail(&p, "unexpected text after the expression"); root = NULL; }
+    if (root && p.kind != T_EOF) {
+        jp_fail(&p, "unexpected text after the expression");
+        root = NULL;
+    }
     if (root) {
         int err = 0;
         json_t *res = eval(root, (json_t *)data, why, &err, 0);
-        if (res) { *out = res; rc = CLOAK_OK; }
-        else rc = why ? why->code : CLOAK_EINVAL;
+        if (res) {
+            *out = res;
+            rc = CLOAK_OK;
+        } else
+            rc = why ? why->code : CLOAK_EINVAL;
     }
     free(p.text);
     json_decref(p.lit);
     for (size_t i = 0; i < p.nnodes; i++) {
         free(p.nodes[i]->name);
-        for (int k = 0; k < JP_MAX_ITEMS; k++) free(p.nodes[i]->keys[k]);
+        for (int k = 0; k < JP_MAX_ITEMS; k++)
+            free(p.nodes[i]->keys[k]);
         json_decref(p.nodes[i]->lit);
         free(p.nodes[i]);
     }

@@ -35,16 +35,16 @@ typedef enum { MAA_VERSION_1_0 = 10, MAA_VERSION_1_1 = 11, MAA_VERSION_1_2 = 12 
 
 /* What one evaluation produced. */
 typedef struct {
-    int permitted;       /* 1: a permit() ran first; 0: deny() ran first, or no decision */
-    json_t *issued;      /* array of claims for the token (issue actions), in rule order */
-    json_t *properties;  /* object: issueproperty(type, value) from issuancerules */
-    json_t *config;      /* object: issueproperty settings from configurationrules (1.1+) */
+    int permitted;      /* 1: a permit() ran first; 0: deny() ran first, or no decision */
+    json_t *issued;     /* array of claims for the token (issue actions), in rule order */
+    json_t *properties; /* object: issueproperty(type, value) from issuancerules */
+    json_t *config;     /* object: issueproperty settings from configurationrules (1.1+) */
 } maa_result;
 
 /* Parse policy text (UTF-8, not NUL-terminated). On error `why` reads
  * "line 4, column 17: expected '=>' after the condition" and *out is untouched. */
-cloak_err maa_policy_parse(const char *text, size_t len, maa_policy **out, cloak_error *why)
-    CLOAK_MUST_CHECK;
+cloak_err maa_policy_parse(const char *text, size_t len, maa_policy **out,
+                           cloak_error *why) CLOAK_MUST_CHECK;
 void maa_policy_free(maa_policy *p);
 maa_version maa_policy_version(const maa_policy *p);
 

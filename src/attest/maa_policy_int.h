@@ -10,19 +10,23 @@ typedef enum { MAA_OP_EQ, MAA_OP_NE, MAA_OP_LT, MAA_OP_LE, MAA_OP_GT, MAA_OP_GE 
 typedef enum { MAA_EX_STR, MAA_EX_INT, MAA_EX_BOOL, MAA_EX_PROP, MAA_EX_CALL } maa_ex_kind;
 /* claim-rule-functions.md, one entry per function. */
 typedef enum {
-    MAA_FN_JMESPATH, MAA_FN_JSONTOCLAIMVALUE, MAA_FN_ISSUBSETOF, MAA_FN_APPENDSTRING,
-    MAA_FN_NEGATEBOOL, MAA_FN_CONTAINSONLYVALUE
+    MAA_FN_JMESPATH,
+    MAA_FN_JSONTOCLAIMVALUE,
+    MAA_FN_ISSUBSETOF,
+    MAA_FN_APPENDSTRING,
+    MAA_FN_NEGATEBOOL,
+    MAA_FN_CONTAINSONLYVALUE
 } maa_fn;
 typedef enum { MAA_A_PERMIT, MAA_A_DENY, MAA_A_ADD, MAA_A_ISSUE, MAA_A_ISSUEPROPERTY } maa_action;
 typedef enum { MAA_SEC_CONFIG, MAA_SEC_AUTHZ, MAA_SEC_ISSUANCE, MAA_SEC_COUNT } maa_section;
 
 typedef struct maa_expr {
     maa_ex_kind kind;
-    const char *str;           /* MAA_EX_STR */
-    long long num;             /* MAA_EX_INT; MAA_EX_BOOL uses 0/1 */
-    int var;                   /* MAA_EX_PROP: index of the condition variable */
-    maa_prop prop;             /* MAA_EX_PROP */
-    maa_fn fn;                 /* MAA_EX_CALL */
+    const char *str; /* MAA_EX_STR */
+    long long num;   /* MAA_EX_INT; MAA_EX_BOOL uses 0/1 */
+    int var;         /* MAA_EX_PROP: index of the condition variable */
+    maa_prop prop;   /* MAA_EX_PROP */
+    maa_fn fn;       /* MAA_EX_CALL */
     struct maa_expr *args[2];
     int nargs;
 } maa_expr;
@@ -34,8 +38,8 @@ typedef struct {
 } maa_test;
 
 typedef struct {
-    int negated;               /* ![...]: holds when no claim matches (1.2) */
-    int var;                   /* -1 when the condition has no identifier */
+    int negated; /* ![...]: holds when no claim matches (1.2) */
+    int var;     /* -1 when the condition has no identifier */
     const maa_test *tests;
     size_t ntests;
 } maa_cond;
@@ -44,9 +48,9 @@ typedef struct {
     const maa_cond *conds;
     size_t nconds;
     maa_action action;
-    const char *type;          /* add/issue/issueproperty(type=...) */
-    const maa_expr *value;     /* ... value=... */
-    int claim_var;             /* issue(claim=c) / add(claim=c); -1 otherwise */
+    const char *type;      /* add/issue/issueproperty(type=...) */
+    const maa_expr *value; /* ... value=... */
+    int claim_var;         /* issue(claim=c) / add(claim=c); -1 otherwise */
     size_t nvars;
     int line;
 } maa_rule;
@@ -55,7 +59,7 @@ struct maa_policy {
     maa_version version;
     const maa_rule *rules[MAA_SEC_COUNT];
     size_t nrules[MAA_SEC_COUNT];
-    struct maa_arena *arena;   /* owns every node above */
+    struct maa_arena *arena; /* owns every node above */
 };
 
 #endif

@@ -4,17 +4,17 @@
  *   policy     := 'version' '=' MAJOR '.' MINOR ';' section+          (author-sign-policy.md)
  *   section    := ('configurationrules' | 'authorizationrules' | 'issuancerules') '{' rule* '}' ';'
  *   rule       := [condition ('&&' condition)*] '=>' action ';'       (claim-rule-grammar.md)
- *   condition  := [IDENT ':'] ['!'] '[' [test (',' test)*] ']'        ('!' from 1.2, claim-rule-functions.md)
- *   test       := ('type' | 'value' | 'issuer' | 'valueType') OP expr
- *   action     := 'permit' '(' ')' | 'deny' '(' ')'
- *               | ('add' | 'issue' | 'issueproperty') '(' 'type' '=' STRING ',' 'value' '=' expr ')'
- *               | ('add' | 'issue') '(' 'claim' '=' IDENT ')'
- *   expr       := STRING | INTEGER | 'true' | 'false' | IDENT '.' prop | FUNC '(' [expr (',' expr)*] ')'
+ *   condition  := [IDENT ':'] ['!'] '[' [test (',' test)*] ']'        ('!' from 1.2,
+ * claim-rule-functions.md) test       := ('type' | 'value' | 'issuer' | 'valueType') OP expr action
+ * := 'permit' '(' ')' | 'deny' '(' ')' | ('add' | 'issue' | 'issueproperty') '(' 'type' '=' STRING
+ * ',' 'value' '=' expr ')' | ('add' | 'issue') '(' 'claim' '=' IDENT ')' expr       := STRING |
+ * INTEGER | 'true' | 'false' | IDENT '.' prop | FUNC '(' [expr (',' expr)*] ')'
  *
  * Sections come in the order configuration, authorization, issuance (policy-version-1-1.md);
  * configurationrules needs 1.1+, functions and '!' need 1.2. Keywords are case-insensitive
- * (policy-examples.md writes "Version= 1.0"); strings are case-sensitive. Comments: // to end of line, and slash-star blocks.
- * Everything is allocated from one arena so a failed parse frees everything at once.
+ * (policy-examples.md writes "Version= 1.0"); strings are case-sensitive. Comments: // to end of
+ * line, and slash-star blocks. Everything is allocated from one arena so a failed parse frees
+ * everything at once.
  */
 #include "attest/maa_policy_int.h"
 
@@ -27,8 +27,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_DEPTH 32   /* nested function calls */
-#define MAX_VARS 64    /* identifiers per rule */
+#define MAX_DEPTH 32 /* nested function calls */
+#define MAX_VARS 64  /* identifiers per rule */
 
 /* ---- arena ---- */
 struct maa_arena {
@@ -66,18 +66,40 @@ static void arena_free(struct maa_arena *a)
 
 /* ---- lexer ---- */
 typedef enum {
-    K_EOF, K_IDENT, K_STRING, K_INT, K_VERSION, K_SEMI, K_LBRACE, K_RBRACE, K_LBRACKET,
-    K_RBRACKET, K_LPAREN, K_RPAREN, K_COMMA, K_COLON, K_DOT, K_ASSIGN, K_EQ, K_NE, K_LT, K_LE,
-    K_GT, K_GE, K_ARROW, K_AND, K_NOT
+    K_EOF,
+    K_IDENT,
+    K_STRING,
+    K_INT,
+    K_VERSION,
+    K_SEMI,
+    K_LBRACE,
+    K_RBRACE,
+    K_LBRACKET,
+    K_RBRACKET,
+    K_LPAREN,
+    K_RPAREN,
+    K_COMMA,
+    K_COLON,
+    K_DOT,
+    K_ASSIGN,
+    K_EQ,
+    K_NE,
+    K_LT,
+    K_LE,
+    K_GT,
+    K_GE,
+    K_ARROW,
+    K_AND,
+    K_NOT
 } kind;
 
 typedef struct {
     const char *s;
     size_t len, pos;
-    int line, col;              /* of s[pos] */
-    kind k;                     /* current token */
+    int line, col; /* of s[pos] */
+    kind k;        /* current token */
     int tline, tcol;
-    const char *text;           /* K_IDENT / K_STRING (arena), K_VERSION raw */
+    const char *text; /* K_IDENT / K_STRING (arena), K_VERSION raw */
     size_t tlen;
     long long num;
     struct maa_arena *arena;
@@ -90,7 +112,8 @@ typedef struct {
     size_t nvars;
 } P;
 
-static int fail_at(P *p, int line, int col, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail_at(P *p, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static int fail_at(P *p, int line, int col, const char *fmt, ...)
 {
     if (p->failed) return -1;
@@ -108,17 +131,22 @@ static int fail_at(P *p, int line, int col, const char *fmt, ...)
 static void adv(P *p, size_t n)
 {
     while (n-- && p->pos < p->len) {
-        if (p->s[p->pos++] == '\n') { p->line++; p->col = 1; }
-        else p->col++;
+        if (p->s[p->pos++] == '\n') {
+            p->line++;
+            p->col = 1;
+        } else
+            p->col++;
     }
 }
 
 static const char *kind_name(kind k)
 {
     static const char *names[] = {
-        "end of policy", "a name", "a string", "an integer", "a version number", "';'", "'{'",
-        "'}'", "'['", "']'", "'('", "')'", "','", "':'", "'.'", "'='", "'=='", "'!='", "'<'",
-        "'<='", "'>'", "'>='", "'=>'", "'&&'", "'!'"};
+        "end of policy", "a name", "a string", "an integer", "a version number",
+        "';'",           "'{'",    "'}'",      "'['",        "']'",
+        "'('",           "')'",    "','",      "':'",        "'.'",
+        "'='",           "'=='",   "'!='",     "'<'",        "'<='",
+        "'>'",           "'>='",   "'=>'",     "'&&'",       "'!'"};
     return names[k];
 }
 
@@ -141,12 +169,23 @@ static int lex_string(P *p)
         if (c == '\\') {
             char e = p->s[p->pos + 1];
             switch (e) {
-            case '"': case '\\': case '/': c = e; break;
-            case 'n': c = '\n'; break;
-            case 'r': c = '\r'; break;
-            case 't': c = '\t'; break;
+            case '"':
+            case '\\':
+            case '/':
+                c = e;
+                break;
+            case 'n':
+                c = '\n';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 't':
+                c = '\t';
+                break;
             default:
-                return fail_at(p, p->line, p->col, "unknown escape '\\%c' in a string (use \\\" \\\\ \\n \\r \\t)",
+                return fail_at(p, p->line, p->col,
+                               "unknown escape '\\%c' in a string (use \\\" \\\\ \\n \\r \\t)",
                                isprint((unsigned char)e) ? e : '?');
             }
             adv(p, 1);
@@ -170,15 +209,18 @@ static int lex_string(P *p)
 static int lex(P *p)
 {
     for (;;) {
-        while (p->pos < p->len && isspace((unsigned char)p->s[p->pos])) adv(p, 1);
+        while (p->pos < p->len && isspace((unsigned char)p->s[p->pos]))
+            adv(p, 1);
         if (p->pos + 1 < p->len && p->s[p->pos] == '/' && p->s[p->pos + 1] == '/') {
-            while (p->pos < p->len && p->s[p->pos] != '\n') adv(p, 1);
+            while (p->pos < p->len && p->s[p->pos] != '\n')
+                adv(p, 1);
             continue;
         }
         if (p->pos + 1 < p->len && p->s[p->pos] == '/' && p->s[p->pos + 1] == '*') {
             int l = p->line, c = p->col;
             adv(p, 2);
-            while (p->pos + 1 < p->len && !(p->s[p->pos] == '*' && p->s[p->pos + 1] == '/')) adv(p, 1);
+            while (p->pos + 1 < p->len && !(p->s[p->pos] == '*' && p->s[p->pos + 1] == '/'))
+                adv(p, 1);
             if (p->pos + 1 >= p->len) return fail_at(p, l, c, "unterminated /* comment");
             adv(p, 2);
             continue;
@@ -187,12 +229,16 @@ static int lex(P *p)
     }
     p->tline = p->line;
     p->tcol = p->col;
-    if (p->pos >= p->len) { p->k = K_EOF; return 0; }
+    if (p->pos >= p->len) {
+        p->k = K_EOF;
+        return 0;
+    }
     unsigned char c = (unsigned char)p->s[p->pos];
     char d = p->pos + 1 < p->len ? p->s[p->pos + 1] : 0;
     if (isalpha(c) || c == '_') {
         size_t e = p->pos;
-        while (e < p->len && (isalnum((unsigned char)p->s[e]) || p->s[e] == '_')) e++;
+        while (e < p->len && (isalnum((unsigned char)p->s[e]) || p->s[e] == '_'))
+            e++;
         char *t = arena_alloc(&p->arena, e - p->pos + 1);
         if (!t) return FAIL(p, "out of memory");
         memcpy(t, p->s + p->pos, e - p->pos);
@@ -204,10 +250,12 @@ static int lex(P *p)
     }
     if (isdigit(c) || (c == '-' && isdigit((unsigned char)d))) {
         size_t e = p->pos + 1;
-        while (e < p->len && isdigit((unsigned char)p->s[e])) e++;
+        while (e < p->len && isdigit((unsigned char)p->s[e]))
+            e++;
         if (e + 1 < p->len && p->s[e] == '.' && isdigit((unsigned char)p->s[e + 1]) && c != '-') {
             size_t f = e + 1;
-            while (f < p->len && isdigit((unsigned char)p->s[f])) f++;
+            while (f < p->len && isdigit((unsigned char)p->s[f]))
+                f++;
             p->text = p->s + p->pos;
             p->tlen = f - p->pos;
             adv(p, f - p->pos);
@@ -215,7 +263,8 @@ static int lex(P *p)
             return 0;
         }
         char tmp[32];
-        if (e - p->pos >= sizeof tmp) return FAIL(p, "integer is too long (64-bit signed integers only)");
+        if (e - p->pos >= sizeof tmp)
+            return FAIL(p, "integer is too long (64-bit signed integers only)");
         memcpy(tmp, p->s + p->pos, e - p->pos);
         tmp[e - p->pos] = 0;
         errno = 0;
@@ -226,16 +275,26 @@ static int lex(P *p)
         return 0;
     }
     if (c == '"') return lex_string(p);
-    struct { char a, b; kind k; } two[] = {
-        {'=', '=', K_EQ}, {'!', '=', K_NE}, {'<', '=', K_LE}, {'>', '=', K_GE}, {'=', '>', K_ARROW},
-        {'&', '&', K_AND}};
+    struct {
+        char a, b;
+        kind k;
+    } two[] = {{'=', '=', K_EQ}, {'!', '=', K_NE},    {'<', '=', K_LE},
+               {'>', '=', K_GE}, {'=', '>', K_ARROW}, {'&', '&', K_AND}};
     for (size_t i = 0; i < sizeof two / sizeof two[0]; i++)
-        if (c == two[i].a && d == two[i].b) { adv(p, 2); p->k = two[i].k; return 0; }
+        if (c == two[i].a && d == two[i].b) {
+            adv(p, 2);
+            p->k = two[i].k;
+            return 0;
+        }
     const char *one = ";{}[](),:.=<>!";
-    const kind onek[] = {K_SEMI, K_LBRACE, K_RBRACE, K_LBRACKET, K_RBRACKET, K_LPAREN, K_RPAREN,
-                         K_COMMA, K_COLON, K_DOT, K_ASSIGN, K_LT, K_GT, K_NOT};
+    const kind onek[] = {K_SEMI,  K_LBRACE, K_RBRACE, K_LBRACKET, K_RBRACKET, K_LPAREN, K_RPAREN,
+                         K_COMMA, K_COLON,  K_DOT,    K_ASSIGN,   K_LT,       K_GT,     K_NOT};
     const char *hit = c ? strchr(one, c) : NULL;
-    if (hit) { adv(p, 1); p->k = onek[hit - one]; return 0; }
+    if (hit) {
+        adv(p, 1);
+        p->k = onek[hit - one];
+        return 0;
+    }
     if (c == 0xE2 && p->pos + 2 < p->len && (unsigned char)p->s[p->pos + 1] == 0x80 &&
         ((unsigned char)p->s[p->pos + 2] == 0x9C || (unsigned char)p->s[p->pos + 2] == 0x9D))
         return FAIL(p, "typographic quote (U+201C/U+201D): use a straight double quote '\"'");
@@ -259,15 +318,22 @@ static int parse_prop(P *p, maa_prop *out)
 {
     static const char *names[] = {"type", "value", "issuer", "valueType"};
     for (int i = 0; i < 4; i++)
-        if (kw(p, names[i])) { *out = (maa_prop)i; return lex(p); }
+        if (kw(p, names[i])) {
+            *out = (maa_prop)i;
+            return lex(p);
+        }
     return FAIL(p, "expected a claim property (type, value, issuer or valueType), found %s",
                 kind_name(p->k));
 }
 
-static const struct { const char *name; maa_fn fn; int nargs; } functions[] = {
-    {"JmesPath", MAA_FN_JMESPATH, 2},       {"JsonToClaimValue", MAA_FN_JSONTOCLAIMVALUE, 1},
-    {"IsSubsetOf", MAA_FN_ISSUBSETOF, 2},   {"AppendString", MAA_FN_APPENDSTRING, 2},
-    {"NegateBool", MAA_FN_NEGATEBOOL, 1},   {"ContainsOnlyValue", MAA_FN_CONTAINSONLYVALUE, 2},
+static const struct {
+    const char *name;
+    maa_fn fn;
+    int nargs;
+} functions[] = {
+    {"JmesPath", MAA_FN_JMESPATH, 2},     {"JsonToClaimValue", MAA_FN_JSONTOCLAIMVALUE, 1},
+    {"IsSubsetOf", MAA_FN_ISSUBSETOF, 2}, {"AppendString", MAA_FN_APPENDSTRING, 2},
+    {"NegateBool", MAA_FN_NEGATEBOOL, 1}, {"ContainsOnlyValue", MAA_FN_CONTAINSONLYVALUE, 2},
 };
 
 static int find_var(const P *p, const char *name, size_t len)
@@ -280,17 +346,30 @@ static int find_var(const P *p, const char *name, size_t len)
 static maa_expr *parse_expr(P *p)
 {
     maa_expr *e = arena_alloc(&p->arena, sizeof *e);
-    if (!e) { FAIL(p, "out of memory"); return NULL; }
+    if (!e) {
+        FAIL(p, "out of memory");
+        return NULL;
+    }
     int line = p->tline, col = p->tcol;
-    if (p->k == K_STRING) { e->kind = MAA_EX_STR; e->str = p->text; return lex(p) ? NULL : e; }
-    if (p->k == K_INT) { e->kind = MAA_EX_INT; e->num = p->num; return lex(p) ? NULL : e; }
+    if (p->k == K_STRING) {
+        e->kind = MAA_EX_STR;
+        e->str = p->text;
+        return lex(p) ? NULL : e;
+    }
+    if (p->k == K_INT) {
+        e->kind = MAA_EX_INT;
+        e->num = p->num;
+        return lex(p) ? NULL : e;
+    }
     if (kw(p, "true") || kw(p, "false")) {
         e->kind = MAA_EX_BOOL;
         e->num = kw(p, "true");
         return lex(p) ? NULL : e;
     }
     if (p->k != K_IDENT) {
-        FAIL(p, "expected a value (string, integer, true/false, claim property or function call), found %s",
+        FAIL(p,
+             "expected a value (string, integer, true/false, claim property or function call), "
+             "found %s",
              kind_name(p->k));
         return NULL;
     }
@@ -300,29 +379,44 @@ static maa_expr *parse_expr(P *p)
     if (p->k == K_LPAREN) {
         size_t i, n = sizeof functions / sizeof functions[0];
         for (i = 0; i < n; i++)
-            if (strlen(functions[i].name) == nlen && !strncasecmp(functions[i].name, name, nlen)) break;
+            if (strlen(functions[i].name) == nlen && !strncasecmp(functions[i].name, name, nlen))
+                break;
         if (i == n) {
-            fail_at(p, line, col, "unknown function '%.*s' (known: JmesPath, JsonToClaimValue, IsSubsetOf, "
-                    "AppendString, NegateBool, ContainsOnlyValue)", (int)nlen, name);
+            fail_at(p, line, col,
+                    "unknown function '%.*s' (known: JmesPath, JsonToClaimValue, IsSubsetOf, "
+                    "AppendString, NegateBool, ContainsOnlyValue)",
+                    (int)nlen, name);
             return NULL;
         }
         if (p->version < MAA_VERSION_1_2) {
-            fail_at(p, line, col, "function %s needs 'version=1.2;' (claim rule functions came with policy 1.2)",
+            fail_at(p, line, col,
+                    "function %s needs 'version=1.2;' (claim rule functions came with policy 1.2)",
                     functions[i].name);
             return NULL;
         }
-        if (++p->depth > MAX_DEPTH) { FAIL(p, "function calls nested more than %d deep", MAX_DEPTH); return NULL; }
+        if (++p->depth > MAX_DEPTH) {
+            FAIL(p, "function calls nested more than %d deep", MAX_DEPTH);
+            return NULL;
+        }
         e->kind = MAA_EX_CALL;
         e->fn = functions[i].fn;
         if (lex(p)) return NULL;
         while (p->k != K_RPAREN) {
-            if (e->nargs == 2) { FAIL(p, "too many arguments to %s", functions[i].name); return NULL; }
+            if (e->nargs == 2) {
+                FAIL(p, "too many arguments to %s", functions[i].name);
+                return NULL;
+            }
             if (!(e->args[e->nargs++] = parse_expr(p))) return NULL;
-            if (p->k == K_COMMA) { if (lex(p)) return NULL; }
-            else if (p->k != K_RPAREN) { FAIL(p, "expected ',' or ')' in the arguments of %s", functions[i].name); return NULL; }
+            if (p->k == K_COMMA) {
+                if (lex(p)) return NULL;
+            } else if (p->k != K_RPAREN) {
+                FAIL(p, "expected ',' or ')' in the arguments of %s", functions[i].name);
+                return NULL;
+            }
         }
         if (e->nargs != functions[i].nargs) {
-            fail_at(p, line, col, "%s takes %d argument(s), not %d", functions[i].name, functions[i].nargs, e->nargs);
+            fail_at(p, line, col, "%s takes %d argument(s), not %d", functions[i].name,
+                    functions[i].nargs, e->nargs);
             return NULL;
         }
         p->depth--;
@@ -330,10 +424,12 @@ static maa_expr *parse_expr(P *p)
     }
     e->kind = MAA_EX_PROP;
     if ((e->var = find_var(p, name, nlen)) < 0) {
-        fail_at(p, line, col, "'%.*s' is not an identifier of an earlier condition in this rule", (int)nlen, name);
+        fail_at(p, line, col, "'%.*s' is not an identifier of an earlier condition in this rule",
+                (int)nlen, name);
         return NULL;
     }
-    if (expect(p, K_DOT, "after a claim identifier (e.g. c.value)") || parse_prop(p, &e->prop)) return NULL;
+    if (expect(p, K_DOT, "after a claim identifier (e.g. c.value)") || parse_prop(p, &e->prop))
+        return NULL;
     return e;
 }
 
@@ -343,27 +439,46 @@ static int parse_test(P *p, maa_test *t)
     if (parse_prop(p, &t->prop)) return -1;
     int line = p->tline, col = p->tcol;
     switch (p->k) {
-    case K_EQ: t->op = MAA_OP_EQ; break;
-    case K_NE: t->op = MAA_OP_NE; break;
-    case K_LT: t->op = MAA_OP_LT; break;
-    case K_LE: t->op = MAA_OP_LE; break;
-    case K_GT: t->op = MAA_OP_GT; break;
-    case K_GE: t->op = MAA_OP_GE; break;
-    case K_ASSIGN: return FAIL(p, "'=' assigns; a condition compares with '==' or '!='");
-    default: return FAIL(p, "expected a comparison operator (== != < <= > >=), found %s", kind_name(p->k));
+    case K_EQ:
+        t->op = MAA_OP_EQ;
+        break;
+    case K_NE:
+        t->op = MAA_OP_NE;
+        break;
+    case K_LT:
+        t->op = MAA_OP_LT;
+        break;
+    case K_LE:
+        t->op = MAA_OP_LE;
+        break;
+    case K_GT:
+        t->op = MAA_OP_GT;
+        break;
+    case K_GE:
+        t->op = MAA_OP_GE;
+        break;
+    case K_ASSIGN:
+        return FAIL(p, "'=' assigns; a condition compares with '==' or '!='");
+    default:
+        return FAIL(p, "expected a comparison operator (== != < <= > >=), found %s",
+                    kind_name(p->k));
     }
     if (lex(p) || !(t->rhs = parse_expr(p))) return -1;
     /* claim-rule-grammar.md: strings and booleans only support == and !=. */
     if (t->op > MAA_OP_NE) {
         if (t->prop != MAA_P_VALUE)
             return fail_at(p, line, col, "'%s' compares strings: only == and != are allowed",
-                           t->prop == MAA_P_TYPE ? "type" : t->prop == MAA_P_ISSUER ? "issuer" : "valueType");
+                           t->prop == MAA_P_TYPE     ? "type"
+                           : t->prop == MAA_P_ISSUER ? "issuer"
+                                                     : "valueType");
         if (t->rhs->kind == MAA_EX_STR || t->rhs->kind == MAA_EX_BOOL)
-            return fail_at(p, line, col, "ordering operators need an integer; %s values only allow == and !=",
+            return fail_at(p, line, col,
+                           "ordering operators need an integer; %s values only allow == and !=",
                            t->rhs->kind == MAA_EX_STR ? "string" : "boolean");
     }
     if (t->prop != MAA_P_VALUE && (t->rhs->kind == MAA_EX_INT || t->rhs->kind == MAA_EX_BOOL))
-        return fail_at(p, line, col, "claim type, issuer and valueType are strings; quote the value");
+        return fail_at(p, line, col,
+                       "claim type, issuer and valueType are strings; quote the value");
     return 0;
 }
 
@@ -378,8 +493,10 @@ static int parse_condition(P *p, maa_cond *c)
         if (p->k != K_COLON)
             return FAIL(p, "expected ':' after the condition identifier '%.*s'", (int)nlen, name);
         if (find_var(p, name, nlen) >= 0)
-            return fail_at(p, line, col, "identifier '%.*s' is already used in this rule", (int)nlen, name);
-        if (p->nvars == MAX_VARS) return fail_at(p, line, col, "more than %d identifiers in one rule", MAX_VARS);
+            return fail_at(p, line, col, "identifier '%.*s' is already used in this rule",
+                           (int)nlen, name);
+        if (p->nvars == MAX_VARS)
+            return fail_at(p, line, col, "more than %d identifiers in one rule", MAX_VARS);
         char *v = arena_alloc(&p->arena, nlen + 1);
         if (!v) return FAIL(p, "out of memory");
         memcpy(v, name, nlen);
@@ -391,7 +508,8 @@ static int parse_condition(P *p, maa_cond *c)
     if (p->k == K_NOT) {
         if (p->version < MAA_VERSION_1_2)
             return FAIL(p, "'!' (claim absent) needs 'version=1.2;' (claim-rule-functions.md)");
-        if (c->var >= 0) return FAIL(p, "a '!' condition matches no claim, so it cannot have an identifier");
+        if (c->var >= 0)
+            return FAIL(p, "a '!' condition matches no claim, so it cannot have an identifier");
         c->negated = 1;
         if (lex(p)) return -1;
     }
@@ -407,8 +525,10 @@ static int parse_condition(P *p, maa_cond *c)
             tests = n;
         }
         if (parse_test(p, &tests[c->ntests++])) return -1;
-        if (p->k == K_COMMA) { if (lex(p)) return -1; }
-        else if (p->k != K_RBRACKET) return FAIL(p, "expected ',' or ']' in the condition, found %s", kind_name(p->k));
+        if (p->k == K_COMMA) {
+            if (lex(p)) return -1;
+        } else if (p->k != K_RBRACKET)
+            return FAIL(p, "expected ',' or ']' in the condition, found %s", kind_name(p->k));
     }
     c->tests = tests;
     if (c->var >= 0) p->nvars++;
@@ -417,7 +537,11 @@ static int parse_condition(P *p, maa_cond *c)
 
 static int parse_action(P *p, maa_rule *r, maa_section sec)
 {
-    static const struct { const char *name; maa_action a; unsigned sections; } actions[] = {
+    static const struct {
+        const char *name;
+        maa_action a;
+        unsigned sections;
+    } actions[] = {
         /* claim-rule-grammar.md, action table; configurationrules: policy-version-1-1.md sample. */
         {"permit", MAA_A_PERMIT, 1u << MAA_SEC_AUTHZ},
         {"deny", MAA_A_DENY, 1u << MAA_SEC_AUTHZ},
@@ -426,14 +550,18 @@ static int parse_action(P *p, maa_rule *r, maa_section sec)
         {"issueproperty", MAA_A_ISSUEPROPERTY, (1u << MAA_SEC_ISSUANCE) | (1u << MAA_SEC_CONFIG)},
     };
     static const char *secname[] = {"configurationrules", "authorizationrules", "issuancerules"};
-    static const char *allowed[] = {"issueproperty", "permit, deny, add", "add, issue, issueproperty"};
+    static const char *allowed[] = {"issueproperty", "permit, deny, add",
+                                    "add, issue, issueproperty"};
     if (p->k != K_IDENT) return FAIL(p, "expected an action after '=>', found %s", kind_name(p->k));
     size_t i, n = sizeof actions / sizeof actions[0];
-    for (i = 0; i < n && !kw(p, actions[i].name); i++) {}
+    for (i = 0; i < n && !kw(p, actions[i].name); i++) {
+    }
     if (i == n)
-        return FAIL(p, "unknown action '%.*s' (actions: permit, deny, add, issue, issueproperty)", (int)p->tlen, p->text);
+        return FAIL(p, "unknown action '%.*s' (actions: permit, deny, add, issue, issueproperty)",
+                    (int)p->tlen, p->text);
     if (!(actions[i].sections & (1u << sec)))
-        return FAIL(p, "%s() is not allowed in %s (allowed there: %s)", actions[i].name, secname[sec], allowed[sec]);
+        return FAIL(p, "%s() is not allowed in %s (allowed there: %s)", actions[i].name,
+                    secname[sec], allowed[sec]);
     r->action = actions[i].a;
     r->claim_var = -1;
     if (lex(p) || expect(p, K_LPAREN, "after the action name")) return -1;
@@ -443,7 +571,8 @@ static int parse_action(P *p, maa_rule *r, maa_section sec)
         if (lex(p) || expect(p, K_ASSIGN, "after 'claim'")) return -1;
         if (p->k != K_IDENT) return FAIL(p, "expected a condition identifier after 'claim='");
         if ((r->claim_var = find_var(p, p->text, p->tlen)) < 0)
-            return FAIL(p, "'%.*s' is not the identifier of a condition in this rule", (int)p->tlen, p->text);
+            return FAIL(p, "'%.*s' is not the identifier of a condition in this rule", (int)p->tlen,
+                        p->text);
         if (lex(p)) return -1;
         return expect(p, K_RPAREN, "after claim=<identifier>");
     }
@@ -451,19 +580,25 @@ static int parse_action(P *p, maa_rule *r, maa_section sec)
     while (p->k != K_RPAREN) {
         if (kw(p, "type") && !have_type) {
             if (lex(p) || expect(p, K_ASSIGN, "after 'type'")) return -1;
-            if (p->k != K_STRING) return FAIL(p, "type= takes a string literal, found %s", kind_name(p->k));
+            if (p->k != K_STRING)
+                return FAIL(p, "type= takes a string literal, found %s", kind_name(p->k));
             if (!p->tlen) return FAIL(p, "the claim type must not be empty");
             r->type = p->text;
             have_type = 1;
             if (lex(p)) return -1;
         } else if (kw(p, "value") && !have_value) {
-            if (lex(p) || expect(p, K_ASSIGN, "after 'value'") || !(r->value = parse_expr(p))) return -1;
+            if (lex(p) || expect(p, K_ASSIGN, "after 'value'") || !(r->value = parse_expr(p)))
+                return -1;
             have_value = 1;
         } else {
-            return FAIL(p, "expected type=\"...\" or value=... in the action's arguments, found %s", kind_name(p->k));
+            return FAIL(p, "expected type=\"...\" or value=... in the action's arguments, found %s",
+                        kind_name(p->k));
         }
-        if (p->k == K_COMMA) { if (lex(p)) return -1; }
-        else if (p->k != K_RPAREN) return FAIL(p, "expected ',' or ')' in the action's arguments, found %s", kind_name(p->k));
+        if (p->k == K_COMMA) {
+            if (lex(p)) return -1;
+        } else if (p->k != K_RPAREN)
+            return FAIL(p, "expected ',' or ')' in the action's arguments, found %s",
+                        kind_name(p->k));
     }
     if (!have_type || !have_value)
         return FAIL(p, "this action needs both type=\"...\" and value=...%s",
@@ -491,13 +626,14 @@ static int parse_rule(P *p, maa_rule *r, maa_section sec)
             if (lex(p)) return -1;
         }
         if (p->k != K_ARROW)
-            return FAIL(p, "expected '=>' after the condition%s, found %s", r->nconds > 1 ? "s" : "",
-                        kind_name(p->k));
+            return FAIL(p, "expected '=>' after the condition%s, found %s",
+                        r->nconds > 1 ? "s" : "", kind_name(p->k));
     }
     r->conds = conds;
     if (lex(p) || parse_action(p, r, sec)) return -1;
     r->nvars = p->nvars;
-    if (p->k != K_SEMI) return FAIL(p, "expected ';' after the rule's action, found %s", kind_name(p->k));
+    if (p->k != K_SEMI)
+        return FAIL(p, "expected ';' after the rule's action, found %s", kind_name(p->k));
     return lex(p);
 }
 
@@ -507,7 +643,8 @@ static int parse_section(P *p, maa_policy *pol, maa_section sec)
     maa_rule *rules = NULL;
     if (lex(p) || expect(p, K_LBRACE, "to open the section")) return -1;
     while (p->k != K_RBRACE) {
-        if (p->k == K_EOF) return FAIL(p, "unexpected end of policy: the section needs a closing '}'");
+        if (p->k == K_EOF)
+            return FAIL(p, "unexpected end of policy: the section needs a closing '}'");
         if (pol->nrules[sec] == cap) {
             cap = cap ? cap * 2 : 8;
             maa_rule *n = arena_alloc(&p->arena, cap * sizeof *n);
@@ -528,23 +665,33 @@ static int parse_policy(P *p, maa_policy *pol)
     if (lex(p)) return -1;
     if (!kw(p, "version")) return FAIL(p, "a policy starts with 'version=1.0;' (or 1.1, 1.2)");
     if (lex(p) || expect(p, K_ASSIGN, "after 'version'")) return -1;
-    if (p->k != K_VERSION) return FAIL(p, "expected a version number such as 1.0, found %s", kind_name(p->k));
-    if (p->tlen == 3 && !strncmp(p->text, "1.0", 3)) p->version = MAA_VERSION_1_0;
-    else if (p->tlen == 3 && !strncmp(p->text, "1.1", 3)) p->version = MAA_VERSION_1_1;
-    else if (p->tlen == 3 && !strncmp(p->text, "1.2", 3)) p->version = MAA_VERSION_1_2;
-    else return FAIL(p, "unsupported policy version %.*s (supported: 1.0, 1.1, 1.2)", (int)p->tlen, p->text);
+    if (p->k != K_VERSION)
+        return FAIL(p, "expected a version number such as 1.0, found %s", kind_name(p->k));
+    if (p->tlen == 3 && !strncmp(p->text, "1.0", 3))
+        p->version = MAA_VERSION_1_0;
+    else if (p->tlen == 3 && !strncmp(p->text, "1.1", 3))
+        p->version = MAA_VERSION_1_1;
+    else if (p->tlen == 3 && !strncmp(p->text, "1.2", 3))
+        p->version = MAA_VERSION_1_2;
+    else
+        return FAIL(p, "unsupported policy version %.*s (supported: 1.0, 1.1, 1.2)", (int)p->tlen,
+                    p->text);
     pol->version = p->version;
     if (lex(p) || expect(p, K_SEMI, "after the version")) return -1;
     int seen[MAA_SEC_COUNT] = {0};
     int last = -1;
     while (p->k != K_EOF) {
         int s;
-        for (s = 0; s < MAA_SEC_COUNT && !kw(p, names[s]); s++) {}
+        for (s = 0; s < MAA_SEC_COUNT && !kw(p, names[s]); s++) {
+        }
         if (s == MAA_SEC_COUNT)
-            return FAIL(p, "expected a section (configurationrules, authorizationrules or issuancerules), found %s",
+            return FAIL(p,
+                        "expected a section (configurationrules, authorizationrules or "
+                        "issuancerules), found %s",
                         kind_name(p->k));
         if (s == MAA_SEC_CONFIG && p->version < MAA_VERSION_1_1)
-            return FAIL(p, "configurationrules needs 'version=1.1;' or later (policy-version-1-1.md)");
+            return FAIL(p,
+                        "configurationrules needs 'version=1.1;' or later (policy-version-1-1.md)");
         if (seen[s]) return FAIL(p, "section %s appears twice", names[s]);
         if (s < last) return FAIL(p, "section %s must come before %s", names[s], names[last]);
         seen[s] = 1;
@@ -552,15 +699,18 @@ static int parse_policy(P *p, maa_policy *pol)
         if (parse_section(p, pol, (maa_section)s)) return -1;
     }
     if (!seen[MAA_SEC_AUTHZ])
-        return FAIL(p, "the policy has no authorizationrules section; without a permit() every attestation is denied");
+        return FAIL(p, "the policy has no authorizationrules section; without a permit() every "
+                       "attestation is denied");
     return 0;
 }
 
 cloak_err maa_policy_parse(const char *text, size_t len, maa_policy **out, cloak_error *why)
 {
-    if (!text || !out) return cloak_error_set(why, CLOAK_EINVAL, "maa_policy_parse: no text or output");
+    if (!text || !out)
+        return cloak_error_set(why, CLOAK_EINVAL, "maa_policy_parse: no text or output");
     if (len > MAA_POLICY_MAX_LEN)
-        return cloak_error_set(why, CLOAK_EINVAL, "policy is %zu bytes; the limit is %u", len, MAA_POLICY_MAX_LEN);
+        return cloak_error_set(why, CLOAK_EINVAL, "policy is %zu bytes; the limit is %u", len,
+                               MAA_POLICY_MAX_LEN);
     P p;
     memset(&p, 0, sizeof p);
     p.s = text;

@@ -52,18 +52,30 @@ cloak_err cloak_error_openssl(cloak_error *why, cloak_err code, const char *what
 const char *cloak_err_name(cloak_err code)
 {
     switch (code) {
-    case CLOAK_OK: return "ok";
-    case CLOAK_EINVAL: return "invalid input";
-    case CLOAK_EVERIFY: return "verification failed";
-    case CLOAK_ENOMEM: return "out of memory";
-    case CLOAK_EIO: return "I/O error";
-    case CLOAK_ENOTFOUND: return "not found";
-    case CLOAK_ERANGE: return "buffer too small";
-    case CLOAK_ECRASHED: return "enclave crashed";
-    case CLOAK_ETIMEOUT: return "enclave timed out";
-    case CLOAK_EPERM: return "not permitted";
-    case CLOAK_EUNSUPPORTED: return "unsupported";
-    case CLOAK_EINTERNAL: return "internal error";
+    case CLOAK_OK:
+        return "ok";
+    case CLOAK_EINVAL:
+        return "invalid input";
+    case CLOAK_EVERIFY:
+        return "verification failed";
+    case CLOAK_ENOMEM:
+        return "out of memory";
+    case CLOAK_EIO:
+        return "I/O error";
+    case CLOAK_ENOTFOUND:
+        return "not found";
+    case CLOAK_ERANGE:
+        return "buffer too small";
+    case CLOAK_ECRASHED:
+        return "enclave crashed";
+    case CLOAK_ETIMEOUT:
+        return "enclave timed out";
+    case CLOAK_EPERM:
+        return "not permitted";
+    case CLOAK_EUNSUPPORTED:
+        return "unsupported";
+    case CLOAK_EINTERNAL:
+        return "internal error";
     }
     return "unknown error";
 }

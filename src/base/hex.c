@@ -46,7 +46,8 @@ cloak_err cloak_hex_decode(const char *hex, uint8_t **out, size_t *out_len, cloa
 {
     size_t l = strlen(hex);
     if (l % 2)
-        return cloak_error_set(why, CLOAK_EINVAL, "hex string has an odd number of digits (%zu)", l);
+        return cloak_error_set(why, CLOAK_EINVAL, "hex string has an odd number of digits (%zu)",
+                               l);
     uint8_t *b = malloc(l / 2 + 1);
     if (!b) return cloak_error_set(why, CLOAK_ENOMEM, "out of memory decoding hex");
     cloak_err rc = decode_into(hex, l / 2, b, why);

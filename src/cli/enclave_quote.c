@@ -11,7 +11,8 @@
 static void help(FILE *f)
 {
     fprintf(f,
-            "usage: cloak enclave quote IMAGE [--report-data HEX] [--debug] [--platform-dir DIR] -o FILE\n"
+            "usage: cloak enclave quote IMAGE [--report-data HEX] [--debug] [--platform-dir DIR] "
+            "-o FILE\n"
             "\n"
             "Load a signed enclave image through the runtime (refusing a tampered or wrongly\n"
             "signed one), ask it for an Intel SGX DCAP ECDSA quote v3 whose REPORTDATA is HEX\n"
@@ -42,12 +43,23 @@ int cmd_enclave_quote(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "r:o:dp:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'r': rd_hex = optarg; break;
-        case 'o': out = optarg; break;
-        case 'd': debug = 1; break;
-        case 'p': platform = optarg; break;
-        case 'h': help(stdout); return CLI_OK;
-        default: return cli_usage_error("enclave quote", "unknown option");
+        case 'r':
+            rd_hex = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'd':
+            debug = 1;
+            break;
+        case 'p':
+            platform = optarg;
+            break;
+        case 'h':
+            help(stdout);
+            return CLI_OK;
+        default:
+            return cli_usage_error("enclave quote", "unknown option");
         }
     }
     if (optind != argc - 1) return cli_usage_error("enclave quote", "expected one IMAGE argument");
@@ -60,10 +72,12 @@ int cmd_enclave_quote(int argc, char **argv)
             return cli_usage_error("enclave quote", "--report-data: %s", why.msg);
         if (rd_len > CLOAK_REPORT_DATA_BYTES) {
             free(rd);
-            return cli_usage_error("enclave quote", "--report-data is %zu bytes; at most 64", rd_len);
+            return cli_usage_error("enclave quote", "--report-data is %zu bytes; at most 64",
+                                   rd_len);
         }
     }
-    cloak_enclave_opts o = {.flags = debug ? CLOAK_ENCLAVE_FLAG_DEBUG : 0, .platform_dir = platform};
+    cloak_enclave_opts o = {.flags = debug ? CLOAK_ENCLAVE_FLAG_DEBUG : 0,
+                            .platform_dir = platform};
     cloak_enclave *e = NULL;
     int rc = CLI_FAIL;
     if (cloak_enclave_create(argv[optind], &o, &e, &why)) {

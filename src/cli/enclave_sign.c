@@ -53,7 +53,9 @@ int cmd_enclave_sign(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
         switch (c) {
-        case OPT_KEY: key = optarg; break;
+        case OPT_KEY:
+            key = optarg;
+            break;
         case OPT_PRODUCT_ID:
             if (cli_parse_uint(optarg, 65535, &v))
                 return cli_usage_error(CMD, "--product-id must be 0..65535, not '%s'", optarg);
@@ -66,7 +68,9 @@ int cmd_enclave_sign(int argc, char **argv)
             cfg.svn = (uint16_t)v;
             have_svn = 1;
             break;
-        case OPT_DEBUG: cfg.debug = 1; break;
+        case OPT_DEBUG:
+            cfg.debug = 1;
+            break;
         case OPT_HEAP:
             if (cli_parse_size(optarg, &v) || v == 0 || v > CLOAK_IMAGE_MAX_HEAP)
                 return cli_usage_error(CMD,
@@ -75,10 +79,16 @@ int cmd_enclave_sign(int argc, char **argv)
                                        optarg);
             cfg.heap = v;
             break;
-        case 'o': output = optarg; break;
-        case 'h': help(); return CLI_OK;
-        case ':': return cli_usage_error(CMD, "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+        case 'o':
+            output = optarg;
+            break;
+        case 'h':
+            help();
+            return CLI_OK;
+        case ':':
+            return cli_usage_error(CMD, "option '%s' needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (!key) return cli_usage_error(CMD, "missing --key FILE");
@@ -86,7 +96,8 @@ int cmd_enclave_sign(int argc, char **argv)
     if (!have_svn) return cli_usage_error(CMD, "missing --svn N");
     if (!output) return cli_usage_error(CMD, "missing -o OUT");
     if (optind >= argc) return cli_usage_error(CMD, "missing the enclave shared object IMAGE.so");
-    if (argc - optind > 1) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind + 1]);
+    if (argc - optind > 1)
+        return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind + 1]);
     const char *input = argv[optind];
 
     cloak_error why = {0};

@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char STD_ALPHABET[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char URL_ALPHABET[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char STD_ALPHABET[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char URL_ALPHABET[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 enum pad_rule { PAD_FORBIDDEN, PAD_OPTIONAL, PAD_REQUIRED };
 
@@ -27,7 +29,10 @@ static char *encode(const uint8_t *p, size_t len, const char *alphabet, int pad)
         uint32_t v = (uint32_t)p[i] << 16;
         *o++ = alphabet[v >> 18];
         *o++ = alphabet[(v >> 12) & 63];
-        if (pad) { *o++ = '='; *o++ = '='; }
+        if (pad) {
+            *o++ = '=';
+            *o++ = '=';
+        }
     } else if (len - i == 2) {
         uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
         *o++ = alphabet[v >> 18];
@@ -67,28 +72,31 @@ static cloak_err decode(const char *s, size_t len, int url, enum pad_rule rule, 
 {
     if (!s && len) return cloak_error_set(why, CLOAK_EINVAL, "%s: no input", what);
     size_t pads = 0;
-    while (pads < len && pads < 3 && s[len - 1 - pads] == '=') pads++;
+    while (pads < len && pads < 3 && s[len - 1 - pads] == '=')
+        pads++;
     size_t n = len - pads;
     for (size_t i = 0; i < n; i++) {
         if (value_of(s[i], url) >= 0) continue;
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x21 && c < 0x7f)
-            return cloak_error_set(why, CLOAK_EINVAL, "%s: character '%c' at offset %zu is not %s", what, c, i,
-                                   url ? "base64url" : "base64");
-        return cloak_error_set(why, CLOAK_EINVAL, "%s: byte 0x%02x at offset %zu is not %s", what, c, i,
-                               url ? "base64url" : "base64");
+            return cloak_error_set(why, CLOAK_EINVAL, "%s: character '%c' at offset %zu is not %s",
+                                   what, c, i, url ? "base64url" : "base64");
+        return cloak_error_set(why, CLOAK_EINVAL, "%s: byte 0x%02x at offset %zu is not %s", what,
+                               c, i, url ? "base64url" : "base64");
     }
     if (pads && rule == PAD_FORBIDDEN)
-        return cloak_error_set(why, CLOAK_EINVAL, "%s: padding '=' is not allowed here (offset %zu)",
-                               what, n);
+        return cloak_error_set(why, CLOAK_EINVAL,
+                               "%s: padding '=' is not allowed here (offset %zu)", what, n);
     if (rule == PAD_REQUIRED && len % 4)
-        return cloak_error_set(why, CLOAK_EINVAL, "%s: length %zu is not a multiple of 4 (padding missing)",
-                               what, len);
+        return cloak_error_set(why, CLOAK_EINVAL,
+                               "%s: length %zu is not a multiple of 4 (padding missing)", what,
+                               len);
     if (n % 4 == 1)
-        return cloak_error_set(why, CLOAK_EINVAL, "%s: truncated (%zu characters leave one dangling)",
-                               what, n);
+        return cloak_error_set(why, CLOAK_EINVAL,
+                               "%s: truncated (%zu characters leave one dangling)", what, n);
     if (pads && (len % 4 || pads != (4 - n % 4) % 4))
-        return cloak_error_set(why, CLOAK_EINVAL, "%s: wrong amount of '=' padding (%zu)", what, pads);
+        return cloak_error_set(why, CLOAK_EINVAL, "%s: wrong amount of '=' padding (%zu)", what,
+                               pads);
     size_t cap = n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
     uint8_t *buf = malloc(cap + 1);
     if (!buf) return cloak_error_set(why, CLOAK_ENOMEM, "%s: out of memory", what);

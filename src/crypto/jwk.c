@@ -61,7 +61,8 @@ int jose_rsa_bits(EVP_PKEY *key)
 /* ---- export ---------------------------------------------------------------------------- */
 
 /* Set o[name] = base64url(bn), big-endian in `width` bytes (0: minimal, RFC 7518 §6.3.1.1). */
-static cloak_err put_bn(json_t *o, const char *name, const BIGNUM *bn, size_t width, cloak_error *why)
+static cloak_err put_bn(json_t *o, const char *name, const BIGNUM *bn, size_t width,
+                        cloak_error *why)
 {
     size_t n = width ? width : (size_t)BN_num_bytes(bn);
     if (!n) n = 1;
@@ -70,7 +71,8 @@ static cloak_err put_bn(json_t *o, const char *name, const BIGNUM *bn, size_t wi
     cloak_err rc = CLOAK_ENOMEM;
     if (!buf) goto out;
     if (BN_bn2binpad(bn, buf, (int)n) < 0) {
-        rc = cloak_error_set(why, CLOAK_EINTERNAL, "JWK member \"%s\" does not fit %zu bytes", name, n);
+        rc = cloak_error_set(why, CLOAK_EINTERNAL, "JWK member \"%s\" does not fit %zu bytes", name,
+                             n);
         goto out;
     }
     s = cloak_base64url_encode(buf, n);
@@ -92,7 +94,8 @@ static cloak_err put_param(json_t *o, EVP_PKEY *key, const char *param, const ch
         ERR_clear_error();
         return cloak_error_set(why, CLOAK_EINVAL,
                                "key has no %s (JWK \"%s\"): a private export needs the private key "
-                               "(RSA: with its CRT parameters)", param, name);
+                               "(RSA: with its CRT parameters)",
+                               param, name);
     }
     cloak_err rc = put_bn(o, name, bn, width, why);
     BN_clear_free(bn);
@@ -101,7 +104,8 @@ static cloak_err put_param(json_t *o, EVP_PKEY *key, const char *param, const ch
 
 static cloak_err put_x5c(json_t *o, EVP_PKEY *key, X509 *const *x5c, size_t n, cloak_error *why)
 {
-    if (n > MAX_X5C) return cloak_error_set(why, CLOAK_EINVAL, "x5c: %zu certificates (max %d)", n, MAX_X5C);
+    if (n > MAX_X5C)
+        return cloak_error_set(why, CLOAK_EINVAL, "x5c: %zu certificates (max %d)", n, MAX_X5C);
     EVP_PKEY *leaf = x5c[0] ? X509_get0_pubkey(x5c[0]) : NULL;
     if (!leaf || EVP_PKEY_eq(key, leaf) != 1) {
         ERR_clear_error();
@@ -110,11 +114,13 @@ static cloak_err put_x5c(json_t *o, EVP_PKEY *key, X509 *const *x5c, size_t n, c
                                "put the key's own certificate first");
     }
     json_t *arr = json_array();
-    if (!arr || json_object_set_new(o, "x5c", arr)) return cloak_error_set(why, CLOAK_ENOMEM, "x5c: out of memory");
+    if (!arr || json_object_set_new(o, "x5c", arr))
+        return cloak_error_set(why, CLOAK_ENOMEM, "x5c: out of memory");
     for (size_t i = 0; i < n; i++) {
         unsigned char *der = NULL;
         int len = x5c[i] ? i2d_X509(x5c[i], &der) : -1;
-        if (len <= 0) return cloak_error_openssl(why, CLOAK_EINVAL, "x5c: a certificate does not encode");
+        if (len <= 0)
+            return cloak_error_openssl(why, CLOAK_EINVAL, "x5c: a certificate does not encode");
         char *s = cloak_base64_encode(der, (size_t)len);
         OPENSSL_free(der);
         if (!s || json_array_append_new(arr, json_string(s))) {
@@ -126,11 +132,13 @@ static cloak_err put_x5c(json_t *o, EVP_PKEY *key, X509 *const *x5c, size_t n, c
     return CLOAK_OK;
 }
 
-cloak_err cloak_jwk_export(EVP_PKEY *key, const cloak_jwk_opts *opts, json_t **out, cloak_error *why)
+cloak_err cloak_jwk_export(EVP_PKEY *key, const cloak_jwk_opts *opts, json_t **out,
+                           cloak_error *why)
 {
     static const cloak_jwk_opts none = {0};
     if (!opts) opts = &none;
-    if (!key || !out) return cloak_error_set(why, CLOAK_EINVAL, "cloak_jwk_export: no key or output");
+    if (!key || !out)
+        return cloak_error_set(why, CLOAK_EINVAL, "cloak_jwk_export: no key or output");
     cloak_err rc = CLOAK_ENOMEM;
     json_t *o = json_object();
     if (!o) goto nomem;
@@ -138,14 +146,16 @@ cloak_err cloak_jwk_export(EVP_PKEY *key, const cloak_jwk_opts *opts, json_t **o
     const jose_curve *c = jose_curve_of(key);
     if (bits) {
         if (bits < CLOAK_JWS_RSA_MIN_BITS || bits > CLOAK_JWS_RSA_MAX_BITS) {
-            rc = cloak_error_set(why, CLOAK_EINVAL, "RSA key of %d bits: JOSE keys must have %d..%d bits",
-                                 bits, CLOAK_JWS_RSA_MIN_BITS, CLOAK_JWS_RSA_MAX_BITS);
+            rc = cloak_error_set(why, CLOAK_EINVAL,
+                                 "RSA key of %d bits: JOSE keys must have %d..%d bits", bits,
+                                 CLOAK_JWS_RSA_MIN_BITS, CLOAK_JWS_RSA_MAX_BITS);
             goto out;
         }
         BIGNUM *f3 = NULL;
         if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_FACTOR3, &f3)) {
             BN_clear_free(f3);
-            rc = cloak_error_set(why, CLOAK_EUNSUPPORTED, "multi-prime RSA keys are not exported (no \"oth\")");
+            rc = cloak_error_set(why, CLOAK_EUNSUPPORTED,
+                                 "multi-prime RSA keys are not exported (no \"oth\")");
             goto out;
         }
         ERR_clear_error();
@@ -168,12 +178,14 @@ cloak_err cloak_jwk_export(EVP_PKEY *key, const cloak_jwk_opts *opts, json_t **o
         if ((rc = put_param(o, key, OSSL_PKEY_PARAM_EC_PUB_X, "x", c->width, why)) ||
             (rc = put_param(o, key, OSSL_PKEY_PARAM_EC_PUB_Y, "y", c->width, why)))
             goto out;
-        if (opts->include_private && (rc = put_param(o, key, OSSL_PKEY_PARAM_PRIV_KEY, "d", c->width, why)))
+        if (opts->include_private &&
+            (rc = put_param(o, key, OSSL_PKEY_PARAM_PRIV_KEY, "d", c->width, why)))
             goto out;
     } else {
-        rc = cloak_error_set(why, CLOAK_EUNSUPPORTED,
-                             "key type %s has no JWK form in cloak (RSA, or EC on P-256, P-384, P-521, secp256k1)",
-                             EVP_PKEY_get0_type_name(key) ? EVP_PKEY_get0_type_name(key) : "?");
+        rc = cloak_error_set(
+            why, CLOAK_EUNSUPPORTED,
+            "key type %s has no JWK form in cloak (RSA, or EC on P-256, P-384, P-521, secp256k1)",
+            EVP_PKEY_get0_type_name(key) ? EVP_PKEY_get0_type_name(key) : "?");
         goto out;
     }
     if (opts->kid && json_object_set_new(o, "kid", json_string(opts->kid))) goto nomem;
@@ -197,7 +209,8 @@ void cloak_jwk_free_private(json_t *jwk)
         for (size_t i = 0; i < sizeof secret / sizeof secret[0]; i++) {
             json_t *v = json_object_get(jwk, secret[i]);
             /* jansson owns a private copy of each string value: wipe it in place */
-            if (json_is_string(v)) OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+            if (json_is_string(v))
+                OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
         }
     json_decref(jwk);
 }
@@ -215,8 +228,10 @@ static cloak_err get_member(const json_t *jwk, const char *name, int required, u
         if (!required) return CLOAK_OK;
         return cloak_error_set(why, CLOAK_EINVAL, "JWK has no \"%s\" member", name);
     }
-    if (!json_is_string(v)) return cloak_error_set(why, CLOAK_EINVAL, "JWK member \"%s\" is not a string", name);
-    cloak_err rc = cloak_base64url_decode(json_string_value(v), json_string_length(v), out, out_len, why);
+    if (!json_is_string(v))
+        return cloak_error_set(why, CLOAK_EINVAL, "JWK member \"%s\" is not a string", name);
+    cloak_err rc =
+        cloak_base64url_decode(json_string_value(v), json_string_length(v), out, out_len, why);
     if (rc) return cloak_error_wrap(why, "JWK member \"%s\"", name);
     if (!*out_len) {
         free(*out);
@@ -252,7 +267,8 @@ static cloak_err from_params(const char *type, OSSL_PARAM_BLD *bld, int selectio
     OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
     cloak_err rc = CLOAK_OK;
-    if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) <= 0 || EVP_PKEY_fromdata(ctx, out, selection, params) <= 0)
+    if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, out, selection, params) <= 0)
         rc = cloak_error_openssl(why, CLOAK_EINVAL, what);
     EVP_PKEY_CTX_free(ctx);
     OSSL_PARAM_free(params); /* clears the secure (private BIGNUM) block */
@@ -271,21 +287,22 @@ static cloak_err check_key(EVP_PKEY *key, int private_key, const char *what, clo
 static cloak_err import_rsa(const json_t *jwk, int private_key, EVP_PKEY **out, cloak_error *why)
 {
     static const char *const crt_names[] = {"p", "q", "dp", "dq", "qi"};
-    static const char *const crt_params[] = {OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
-                                             OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
-                                             OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
+    static const char *const crt_params[] = {
+        OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2, OSSL_PKEY_PARAM_RSA_EXPONENT1,
+        OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
     BIGNUM *n = NULL, *e = NULL, *d = NULL, *crt[5] = {0};
     OSSL_PARAM_BLD *bld = NULL;
     cloak_err rc;
     if ((rc = get_bn(jwk, "n", &n, why)) || (rc = get_bn(jwk, "e", &e, why))) goto out;
     int bits = BN_num_bits(n);
     if (bits < CLOAK_JWS_RSA_MIN_BITS || bits > CLOAK_JWS_RSA_MAX_BITS) {
-        rc = cloak_error_set(why, CLOAK_EINVAL, "JWK RSA modulus has %d bits; cloak accepts %d..%d", bits,
-                             CLOAK_JWS_RSA_MIN_BITS, CLOAK_JWS_RSA_MAX_BITS);
+        rc = cloak_error_set(why, CLOAK_EINVAL, "JWK RSA modulus has %d bits; cloak accepts %d..%d",
+                             bits, CLOAK_JWS_RSA_MIN_BITS, CLOAK_JWS_RSA_MAX_BITS);
         goto out;
     }
     if (!BN_is_odd(n) || !BN_is_odd(e) || BN_num_bits(e) < 2 || BN_cmp(e, n) >= 0) {
-        rc = cloak_error_set(why, CLOAK_EINVAL, "JWK RSA key is not valid (n and e must be odd, 3 <= e < n)");
+        rc = cloak_error_set(why, CLOAK_EINVAL,
+                             "JWK RSA key is not valid (n and e must be odd, 3 <= e < n)");
         goto out;
     }
     if (!(bld = OSSL_PARAM_BLD_new()) || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
@@ -295,7 +312,8 @@ static cloak_err import_rsa(const json_t *jwk, int private_key, EVP_PKEY **out, 
     }
     if (private_key) {
         if (json_object_get(jwk, "oth")) {
-            rc = cloak_error_set(why, CLOAK_EUNSUPPORTED, "multi-prime RSA JWK (\"oth\") is not supported");
+            rc = cloak_error_set(why, CLOAK_EUNSUPPORTED,
+                                 "multi-prime RSA JWK (\"oth\") is not supported");
             goto out;
         }
         if ((rc = get_bn(jwk, "d", &d, why))) goto out;
@@ -318,7 +336,9 @@ static cloak_err import_rsa(const json_t *jwk, int private_key, EVP_PKEY **out, 
     rc = from_params("RSA", bld, private_key ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, out,
                      "JWK RSA key is rejected by OpenSSL", why);
     if (!rc && private_key &&
-        (rc = check_key(*out, 1, "private RSA JWK members do not belong together (pairwise check failed)", why))) {
+        (rc = check_key(*out, 1,
+                        "private RSA JWK members do not belong together (pairwise check failed)",
+                        why))) {
         EVP_PKEY_free(*out);
         *out = NULL;
     }
@@ -326,7 +346,8 @@ out:
     BN_free(n);
     BN_free(e);
     BN_clear_free(d);
-    for (size_t i = 0; i < 5; i++) BN_clear_free(crt[i]);
+    for (size_t i = 0; i < 5; i++)
+        BN_clear_free(crt[i]);
     OSSL_PARAM_BLD_free(bld);
     return rc;
 }
@@ -337,16 +358,20 @@ static cloak_err import_ec(const json_t *jwk, int private_key, EVP_PKEY **out, c
     if (!crv) return cloak_error_set(why, CLOAK_EINVAL, "EC JWK has no \"crv\" string");
     const jose_curve *c = curve_by_jwk_name(crv);
     if (!c)
-        return cloak_error_set(why, CLOAK_EUNSUPPORTED,
-                               "EC JWK curve \"%.40s\" is not supported (P-256, P-384, P-521, secp256k1)", crv);
+        return cloak_error_set(
+            why, CLOAK_EUNSUPPORTED,
+            "EC JWK curve \"%.40s\" is not supported (P-256, P-384, P-521, secp256k1)", crv);
     uint8_t *x = NULL, *y = NULL, *d = NULL, pub[1 + 2 * 66];
     size_t xl = 0, yl = 0, dl = 0;
     BIGNUM *dbn = NULL;
     OSSL_PARAM_BLD *bld = NULL;
     cloak_err rc;
-    if ((rc = get_member(jwk, "x", 1, &x, &xl, why)) || (rc = get_member(jwk, "y", 1, &y, &yl, why))) goto out;
+    if ((rc = get_member(jwk, "x", 1, &x, &xl, why)) ||
+        (rc = get_member(jwk, "y", 1, &y, &yl, why)))
+        goto out;
     if (xl != c->width || yl != c->width) {
-        rc = cloak_error_set(why, CLOAK_EINVAL, "EC JWK on %s: x and y must be exactly %zu bytes (got %zu and %zu)",
+        rc = cloak_error_set(why, CLOAK_EINVAL,
+                             "EC JWK on %s: x and y must be exactly %zu bytes (got %zu and %zu)",
                              crv, c->width, xl, yl);
         goto out;
     }
@@ -362,7 +387,8 @@ static cloak_err import_ec(const json_t *jwk, int private_key, EVP_PKEY **out, c
     if (private_key) {
         if ((rc = get_member(jwk, "d", 1, &d, &dl, why))) goto out;
         if (dl != c->width) {
-            rc = cloak_error_set(why, CLOAK_EINVAL, "EC JWK on %s: d must be exactly %zu bytes (got %zu)", crv,
+            rc = cloak_error_set(why, CLOAK_EINVAL,
+                                 "EC JWK on %s: d must be exactly %zu bytes (got %zu)", crv,
                                  c->width, dl);
             goto out;
         }
@@ -400,12 +426,14 @@ static cloak_err check_x5c(const json_t *jwk, EVP_PKEY *key, cloak_error *why)
     json_t *arr = json_object_get(jwk, "x5c");
     if (!arr) return CLOAK_OK;
     if (!json_is_array(arr) || !json_array_size(arr) || json_array_size(arr) > MAX_X5C)
-        return cloak_error_set(why, CLOAK_EINVAL, "JWK \"x5c\" must be an array of 1..%d certificates", MAX_X5C);
+        return cloak_error_set(why, CLOAK_EINVAL,
+                               "JWK \"x5c\" must be an array of 1..%d certificates", MAX_X5C);
     for (size_t i = 0; i < json_array_size(arr); i++) {
         json_t *v = json_array_get(arr, i);
         uint8_t *der = NULL;
         size_t len = 0;
-        if (!json_is_string(v)) return cloak_error_set(why, CLOAK_EINVAL, "JWK \"x5c\"[%zu] is not a string", i);
+        if (!json_is_string(v))
+            return cloak_error_set(why, CLOAK_EINVAL, "JWK \"x5c\"[%zu] is not a string", i);
         if (cloak_base64_decode(json_string_value(v), json_string_length(v), &der, &len, why))
             return cloak_error_wrap(why, "JWK \"x5c\"[%zu] (standard base64, not base64url)", i);
         const unsigned char *p = der;
@@ -415,10 +443,13 @@ static cloak_err check_x5c(const json_t *jwk, EVP_PKEY *key, cloak_error *why)
         X509_free(x);
         free(der);
         ERR_clear_error();
-        if (!whole) return cloak_error_set(why, CLOAK_EINVAL, "JWK \"x5c\"[%zu] is not one DER certificate", i);
+        if (!whole)
+            return cloak_error_set(why, CLOAK_EINVAL, "JWK \"x5c\"[%zu] is not one DER certificate",
+                                   i);
         if (!match)
-            return cloak_error_set(why, CLOAK_EINVAL,
-                                   "JWK \"x5c\"[0] holds a different key than the JWK (RFC 7517 §4.7)");
+            return cloak_error_set(
+                why, CLOAK_EINVAL,
+                "JWK \"x5c\"[0] holds a different key than the JWK (RFC 7517 §4.7)");
     }
     return CLOAK_OK;
 }
@@ -437,10 +468,12 @@ static cloak_err import(const json_t *jwk, int private_key, EVP_PKEY **out, cloa
     else if (!strcmp(kty, "EC") || !strcmp(kty, "EC-HSM"))
         rc = import_ec(jwk, private_key, &key, why);
     else if (!strcmp(kty, "oct") || !strcmp(kty, "oct-HSM"))
-        rc = cloak_error_set(why, CLOAK_EUNSUPPORTED,
-                             "symmetric JWK (kty \"oct\") cannot be imported as a public-key EVP_PKEY");
+        rc = cloak_error_set(
+            why, CLOAK_EUNSUPPORTED,
+            "symmetric JWK (kty \"oct\") cannot be imported as a public-key EVP_PKEY");
     else
-        rc = cloak_error_set(why, CLOAK_EUNSUPPORTED, "JWK kty \"%.40s\" is not supported (RSA, EC)", kty);
+        rc = cloak_error_set(why, CLOAK_EUNSUPPORTED,
+                             "JWK kty \"%.40s\" is not supported (RSA, EC)", kty);
     if (!rc) rc = check_x5c(jwk, key, why);
     if (rc) {
         EVP_PKEY_free(key);
@@ -462,7 +495,8 @@ cloak_err cloak_jwk_import_private(const json_t *jwk, EVP_PKEY **out, cloak_erro
 
 /* ---- thumbprint (RFC 7638 §3.2: required members, lexicographic order, no whitespace) ---- */
 
-cloak_err cloak_jwk_thumbprint_key(EVP_PKEY *key, char out[CLOAK_JWK_THUMBPRINT_LEN + 1], cloak_error *why)
+cloak_err cloak_jwk_thumbprint_key(EVP_PKEY *key, char out[CLOAK_JWK_THUMBPRINT_LEN + 1],
+                                   cloak_error *why)
 {
     json_t *pub = NULL;
     char *canon = NULL, *b64 = NULL;
@@ -472,10 +506,12 @@ cloak_err cloak_jwk_thumbprint_key(EVP_PKEY *key, char out[CLOAK_JWK_THUMBPRINT_
     int n;
     if (!strcmp(kty, "RSA"))
         n = asprintf(&canon, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}",
-                     json_string_value(json_object_get(pub, "e")), json_string_value(json_object_get(pub, "n")));
+                     json_string_value(json_object_get(pub, "e")),
+                     json_string_value(json_object_get(pub, "n")));
     else
         n = asprintf(&canon, "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
-                     json_string_value(json_object_get(pub, "crv")), json_string_value(json_object_get(pub, "x")),
+                     json_string_value(json_object_get(pub, "crv")),
+                     json_string_value(json_object_get(pub, "x")),
                      json_string_value(json_object_get(pub, "y")));
     uint8_t md[32];
     unsigned int mdlen = 0;
@@ -495,7 +531,8 @@ cloak_err cloak_jwk_thumbprint_key(EVP_PKEY *key, char out[CLOAK_JWK_THUMBPRINT_
     return rc;
 }
 
-cloak_err cloak_jwk_thumbprint(const json_t *jwk, char out[CLOAK_JWK_THUMBPRINT_LEN + 1], cloak_error *why)
+cloak_err cloak_jwk_thumbprint(const json_t *jwk, char out[CLOAK_JWK_THUMBPRINT_LEN + 1],
+                               cloak_error *why)
 {
     EVP_PKEY *key = NULL;
     cloak_err rc = cloak_jwk_import_public(jwk, &key, why);

@@ -65,7 +65,9 @@ int cloak_jws_alg_parse(const char *name)
 int cloak_jws_alg_for_key(EVP_PKEY *key)
 {
     int bits = jose_rsa_bits(key);
-    if (bits) return bits >= CLOAK_JWS_RSA_MIN_BITS && bits <= CLOAK_JWS_RSA_MAX_BITS ? CLOAK_JWS_RS256 : -1;
+    if (bits)
+        return bits >= CLOAK_JWS_RSA_MIN_BITS && bits <= CLOAK_JWS_RSA_MAX_BITS ? CLOAK_JWS_RS256
+                                                                                : -1;
     const jose_curve *c = jose_curve_of(key);
     for (size_t i = 0; c && i < NALGS; i++)
         if (ALGS[i].crv && !strcmp(ALGS[i].crv, c->jwk_name)) return (int)ALGS[i].alg;
@@ -76,9 +78,13 @@ static void describe_key(EVP_PKEY *key, char *buf, size_t n)
 {
     const jose_curve *c = jose_curve_of(key);
     int bits = jose_rsa_bits(key);
-    if (bits) snprintf(buf, n, "an RSA key of %d bits", bits);
-    else if (c) snprintf(buf, n, "an EC key on %s", c->jwk_name);
-    else snprintf(buf, n, "a %s key", key && EVP_PKEY_get0_type_name(key) ? EVP_PKEY_get0_type_name(key) : "unknown");
+    if (bits)
+        snprintf(buf, n, "an RSA key of %d bits", bits);
+    else if (c)
+        snprintf(buf, n, "an EC key on %s", c->jwk_name);
+    else
+        snprintf(buf, n, "a %s key",
+                 key && EVP_PKEY_get0_type_name(key) ? EVP_PKEY_get0_type_name(key) : "unknown");
 }
 
 /* The key must be of the algorithm's type (and curve): RFC 7518 §3.3-3.5. A mismatch is
@@ -93,10 +99,13 @@ static cloak_err check_key_fits(const alg_info *a, EVP_PKEY *key, cloak_error *w
     char have[96];
     describe_key(key, have, sizeof have);
     if (a->kind == KIND_EC)
-        return cloak_error_set(why, CLOAK_EINVAL, "key does not fit the JWS alg: %s needs an EC key on %s, not %s",
+        return cloak_error_set(why, CLOAK_EINVAL,
+                               "key does not fit the JWS alg: %s needs an EC key on %s, not %s",
                                a->name, a->crv, have);
-    return cloak_error_set(why, CLOAK_EINVAL, "key does not fit the JWS alg: %s needs an RSA key of %d..%d bits, not %s",
-                           a->name, CLOAK_JWS_RSA_MIN_BITS, CLOAK_JWS_RSA_MAX_BITS, have);
+    return cloak_error_set(
+        why, CLOAK_EINVAL,
+        "key does not fit the JWS alg: %s needs an RSA key of %d..%d bits, not %s", a->name,
+        CLOAK_JWS_RSA_MIN_BITS, CLOAK_JWS_RSA_MAX_BITS, have);
 }
 
 static cloak_err digest_init(EVP_MD_CTX *mctx, const alg_info *a, EVP_PKEY *key, int sign)
@@ -113,16 +122,17 @@ static cloak_err digest_init(EVP_MD_CTX *mctx, const alg_info *a, EVP_PKEY *key,
 }
 
 /* Sign `in`; ECDSA signatures come back as r||s at the curve width (RFC 7518 §3.4). */
-static cloak_err sign_raw(const alg_info *a, EVP_PKEY *key, const uint8_t *in, size_t inlen, uint8_t **out,
-                          size_t *out_len, cloak_error *why)
+static cloak_err sign_raw(const alg_info *a, EVP_PKEY *key, const uint8_t *in, size_t inlen,
+                          uint8_t **out, size_t *out_len, cloak_error *why)
 {
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();
     uint8_t *sig = NULL, *raw = NULL;
     size_t siglen = 0;
     ECDSA_SIG *es = NULL;
     cloak_err rc = CLOAK_EINTERNAL;
-    if (!mctx || digest_init(mctx, a, key, 1) || EVP_DigestSign(mctx, NULL, &siglen, in, inlen) != 1 ||
-        !(sig = malloc(siglen)) || EVP_DigestSign(mctx, sig, &siglen, in, inlen) != 1) {
+    if (!mctx || digest_init(mctx, a, key, 1) ||
+        EVP_DigestSign(mctx, NULL, &siglen, in, inlen) != 1 || !(sig = malloc(siglen)) ||
+        EVP_DigestSign(mctx, sig, &siglen, in, inlen) != 1) {
         rc = cloak_error_openssl(why, CLOAK_EINVAL, "JWS signing failed (is it a private key?)");
         goto out;
     }
@@ -137,12 +147,14 @@ static cloak_err sign_raw(const alg_info *a, EVP_PKEY *key, const uint8_t *in, s
     const unsigned char *p = sig;
     const BIGNUM *r, *s;
     if (!(es = d2i_ECDSA_SIG(NULL, &p, (long)siglen)) || !(raw = malloc(2 * w))) {
-        rc = cloak_error_openssl(why, CLOAK_EINTERNAL, "JWS signing: cannot convert the ECDSA signature");
+        rc = cloak_error_openssl(why, CLOAK_EINTERNAL,
+                                 "JWS signing: cannot convert the ECDSA signature");
         goto out;
     }
     ECDSA_SIG_get0(es, &r, &s);
     if (BN_bn2binpad(r, raw, (int)w) < 0 || BN_bn2binpad(s, raw + w, (int)w) < 0) {
-        rc = cloak_error_set(why, CLOAK_EINTERNAL, "JWS signing: ECDSA r or s wider than the curve");
+        rc =
+            cloak_error_set(why, CLOAK_EINTERNAL, "JWS signing: ECDSA r or s wider than the curve");
         goto out;
     }
     *out = raw;
@@ -158,8 +170,8 @@ out:
 }
 
 /* 1: the signature verifies; 0: it does not (whatever the reason). */
-static int verify_raw(const alg_info *a, EVP_PKEY *key, const uint8_t *in, size_t inlen, const uint8_t *sig,
-                      size_t siglen)
+static int verify_raw(const alg_info *a, EVP_PKEY *key, const uint8_t *in, size_t inlen,
+                      const uint8_t *sig, size_t siglen)
 {
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();
     ECDSA_SIG *es = NULL;
@@ -170,8 +182,8 @@ static int verify_raw(const alg_info *a, EVP_PKEY *key, const uint8_t *in, size_
     if (a->kind == KIND_EC) {
         size_t w = jose_curve_of(key)->width;
         if (siglen != 2 * w) goto out;
-        if (!(es = ECDSA_SIG_new()) || !(r = BN_bin2bn(sig, (int)w, NULL)) || !(s = BN_bin2bn(sig + w, (int)w, NULL)) ||
-            !ECDSA_SIG_set0(es, r, s))
+        if (!(es = ECDSA_SIG_new()) || !(r = BN_bin2bn(sig, (int)w, NULL)) ||
+            !(s = BN_bin2bn(sig + w, (int)w, NULL)) || !ECDSA_SIG_set0(es, r, s))
             goto out;
         r = s = NULL; /* owned by es now */
         int dlen = i2d_ECDSA_SIG(es, &der);
@@ -194,18 +206,19 @@ out:
 /* {"alg": alg, ...caller's members}, compact, alg first. */
 static cloak_err build_header(const char *alg, const json_t *extra, char **out, cloak_error *why)
 {
-    if (extra && !json_is_object(extra)) return cloak_error_set(why, CLOAK_EINVAL, "JWS header must be a JSON object");
+    if (extra && !json_is_object(extra))
+        return cloak_error_set(why, CLOAK_EINVAL, "JWS header must be a JSON object");
     json_t *h = json_object();
     if (!h || json_object_set_new(h, "alg", json_string(alg))) goto nomem;
     const char *k;
     json_t *v;
-    json_object_foreach ((json_t *)extra, k, v) {
+    json_object_foreach((json_t *)extra, k, v)
+    {
         if (!strcmp(k, "alg") || !strcmp(k, "crit")) {
             json_decref(h);
-            return cloak_error_set(why, CLOAK_EINVAL,
-                                   "JWS header must not carry \"%s\" (%s)", k,
+            return cloak_error_set(why, CLOAK_EINVAL, "JWS header must not carry \"%s\" (%s)", k,
                                    !strcmp(k, "alg") ? "cloak sets alg from the algorithm argument"
-                                               : "cloak implements no critical extensions");
+                                                     : "cloak implements no critical extensions");
         }
         if (json_object_set(h, k, v)) goto nomem;
     }
@@ -233,8 +246,8 @@ static char *join(const char *h64, const char *p64, const char *s64)
     return t;
 }
 
-static cloak_err sign_any(const alg_info *a, EVP_PKEY *key, const json_t *header, const uint8_t *payload,
-                          size_t payload_len, char **out, cloak_error *why)
+static cloak_err sign_any(const alg_info *a, EVP_PKEY *key, const json_t *header,
+                          const uint8_t *payload, size_t payload_len, char **out, cloak_error *why)
 {
     char *hjson = NULL, *h64 = NULL, *p64 = NULL, *s64 = NULL, *input = NULL;
     uint8_t *sig = NULL;
@@ -249,7 +262,8 @@ static cloak_err sign_any(const alg_info *a, EVP_PKEY *key, const json_t *header
         goto out;
     input[strlen(input) - 1] = 0; /* the signing input has no trailing '.' (RFC 7515 §5.1 step 5) */
     if (a) {
-        if ((rc = sign_raw(a, key, (const uint8_t *)input, strlen(input), &sig, &siglen, why))) goto out;
+        if ((rc = sign_raw(a, key, (const uint8_t *)input, strlen(input), &sig, &siglen, why)))
+            goto out;
         rc = CLOAK_ENOMEM;
         if (!(s64 = cloak_base64url_encode(sig, siglen))) goto out;
     }
@@ -266,8 +280,8 @@ out:
     return rc;
 }
 
-cloak_err cloak_jws_sign(EVP_PKEY *key, cloak_jws_alg alg, const json_t *header, const uint8_t *payload,
-                         size_t payload_len, char **out, cloak_error *why)
+cloak_err cloak_jws_sign(EVP_PKEY *key, cloak_jws_alg alg, const json_t *header,
+                         const uint8_t *payload, size_t payload_len, char **out, cloak_error *why)
 {
     const alg_info *a = alg_by_id((int)alg);
     if (!a) return cloak_error_set(why, CLOAK_EINVAL, "JWS sign: unknown algorithm %d", (int)alg);
@@ -277,8 +291,8 @@ cloak_err cloak_jws_sign(EVP_PKEY *key, cloak_jws_alg alg, const json_t *header,
     return sign_any(a, key, header, payload, payload_len, out, why);
 }
 
-cloak_err cloak_jws_sign_unsecured(const json_t *header, const uint8_t *payload, size_t payload_len, char **out,
-                                   cloak_error *why)
+cloak_err cloak_jws_sign_unsecured(const json_t *header, const uint8_t *payload, size_t payload_len,
+                                   char **out, cloak_error *why)
 {
     return sign_any(NULL, NULL, header, payload, payload_len, out, why);
 }
@@ -287,10 +301,10 @@ cloak_err cloak_jws_sign_unsecured(const json_t *header, const uint8_t *payload,
 
 typedef struct {
     json_t *header;
-    const char *alg;      /* points into header */
+    const char *alg; /* points into header */
     uint8_t *payload, *sig;
     size_t payload_len, sig_len;
-    size_t signed_len;    /* bytes of header64 "." payload64 */
+    size_t signed_len; /* bytes of header64 "." payload64 */
 } parsed;
 
 static void parsed_free(parsed *p)
@@ -310,12 +324,14 @@ static cloak_err parse(const char *t, size_t len, parsed *p, cloak_error *why)
     const char *d1 = memchr(t, '.', len);
     const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - t)) : NULL;
     if (!d2)
-        return cloak_error_set(why, CLOAK_EINVAL, "malformed JWS: %s (a compact JWS is header.payload.signature)",
+        return cloak_error_set(why, CLOAK_EINVAL,
+                               "malformed JWS: %s (a compact JWS is header.payload.signature)",
                                d1 ? "only two parts" : "no '.' separator");
     size_t hl = (size_t)(d1 - t), pl = (size_t)(d2 - d1 - 1), sl = len - (size_t)(d2 + 1 - t);
     if (memchr(d2 + 1, '.', sl))
-        return cloak_error_set(why, CLOAK_EINVAL,
-                               "malformed JWS: more than three parts (a JWE has five; cloak reads only JWS)");
+        return cloak_error_set(
+            why, CLOAK_EINVAL,
+            "malformed JWS: more than three parts (a JWE has five; cloak reads only JWS)");
     if (!hl) return cloak_error_set(why, CLOAK_EINVAL, "malformed JWS: the header part is empty");
     uint8_t *hraw = NULL;
     size_t hraw_len = 0;
@@ -325,7 +341,8 @@ static cloak_err parse(const char *t, size_t len, parsed *p, cloak_error *why)
     p->header = json_loadb((const char *)hraw, hraw_len, JSON_REJECT_DUPLICATES, &jerr);
     free(hraw);
     if (!p->header) {
-        rc = cloak_error_set(why, CLOAK_EINVAL, "malformed JWS: header part is not JSON (%s at column %d)", jerr.text,
+        rc = cloak_error_set(why, CLOAK_EINVAL,
+                             "malformed JWS: header part is not JSON (%s at column %d)", jerr.text,
                              jerr.column);
         goto fail;
     }
@@ -339,11 +356,13 @@ static cloak_err parse(const char *t, size_t len, parsed *p, cloak_error *why)
     }
     /* RFC 7515 §4.1.11: a recipient that does not understand a listed extension must refuse. */
     if (json_object_get(p->header, "crit")) {
-        rc = cloak_error_set(why, CLOAK_EINVAL,
-                             "malformed JWS: header has \"crit\" and cloak implements no JWS extensions");
+        rc = cloak_error_set(
+            why, CLOAK_EINVAL,
+            "malformed JWS: header has \"crit\" and cloak implements no JWS extensions");
         goto fail;
     }
-    if ((rc = jose_b64url_decode_part(d1 + 1, pl, "base64url", &p->payload, &p->payload_len, why))) {
+    if ((rc =
+             jose_b64url_decode_part(d1 + 1, pl, "base64url", &p->payload, &p->payload_len, why))) {
         cloak_error_wrap(why, "malformed JWS: payload part");
         goto fail;
     }
@@ -379,8 +398,8 @@ static void take(parsed *p, int alg, cloak_jws *out)
     parsed_free(p);
 }
 
-cloak_err cloak_jws_verify(const char *token, size_t len, EVP_PKEY *key, unsigned allowed_algs, cloak_jws *out,
-                           cloak_error *why)
+cloak_err cloak_jws_verify(const char *token, size_t len, EVP_PKEY *key, unsigned allowed_algs,
+                           cloak_jws *out, cloak_error *why)
 {
     if (!key || !out) return cloak_error_set(why, CLOAK_EINVAL, "JWS verify: no key or output");
     parsed p;
@@ -389,18 +408,21 @@ cloak_err cloak_jws_verify(const char *token, size_t len, EVP_PKEY *key, unsigne
     const alg_info *a = alg_by_name(p.alg);
     char list[128];
     if (!strcmp(p.alg, "none")) {
-        rc = cloak_error_set(why, CLOAK_EPERM,
-                             "unsecured JWS (alg \"none\") refused: it carries no signature, so anyone could "
-                             "have written it");
+        rc = cloak_error_set(
+            why, CLOAK_EPERM,
+            "unsecured JWS (alg \"none\") refused: it carries no signature, so anyone could "
+            "have written it");
     } else if (!a || !(allowed_algs & CLOAK_JWS_ALLOW(a->alg))) {
         allowed_list(allowed_algs, list, sizeof list);
-        rc = cloak_error_set(why, CLOAK_EPERM, "JWS alg \"%.32s\" is not allowed here (allowed: %s)", p.alg, list);
+        rc = cloak_error_set(why, CLOAK_EPERM,
+                             "JWS alg \"%.32s\" is not allowed here (allowed: %s)", p.alg, list);
     } else if (!(rc = check_key_fits(a, key, why)) &&
                !verify_raw(a, key, (const uint8_t *)token, p.signed_len, p.sig, p.sig_len)) {
-        rc = cloak_error_set(why, CLOAK_EVERIFY,
-                             "JWS signature does not verify under the given key (alg %s, %zu-byte signature): "
-                             "the token was altered or signed by another key",
-                             a->name, p.sig_len);
+        rc = cloak_error_set(
+            why, CLOAK_EVERIFY,
+            "JWS signature does not verify under the given key (alg %s, %zu-byte signature): "
+            "the token was altered or signed by another key",
+            a->name, p.sig_len);
     }
     if (rc) {
         parsed_free(&p);
@@ -421,17 +443,21 @@ cloak_err cloak_jws_peek_header(const char *token, size_t len, json_t **out, clo
     return CLOAK_OK;
 }
 
-cloak_err cloak_jws_decode_unsecured(const char *token, size_t len, cloak_jws *out, cloak_error *why)
+cloak_err cloak_jws_decode_unsecured(const char *token, size_t len, cloak_jws *out,
+                                     cloak_error *why)
 {
     if (!out) return cloak_error_set(why, CLOAK_EINVAL, "unsecured JWS: no output");
     parsed p;
     cloak_err rc = parse(token, len, &p, why);
     if (rc) return rc;
     if (strcmp(p.alg, "none"))
-        rc = cloak_error_set(why, CLOAK_EPERM,
-                             "not an unsecured JWS (alg \"%.32s\"): verify signed tokens with cloak_jws_verify", p.alg);
+        rc = cloak_error_set(
+            why, CLOAK_EPERM,
+            "not an unsecured JWS (alg \"%.32s\"): verify signed tokens with cloak_jws_verify",
+            p.alg);
     else if (p.sig_len || token[len - 1] != '.')
-        rc = cloak_error_set(why, CLOAK_EINVAL, "malformed JWS: an unsecured JWS must have an empty signature part");
+        rc = cloak_error_set(why, CLOAK_EINVAL,
+                             "malformed JWS: an unsecured JWS must have an empty signature part");
     if (rc) {
         parsed_free(&p);
         return rc;

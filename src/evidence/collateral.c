@@ -307,8 +307,8 @@ out:
 
 /* ---- a PCS TCB info response alone (collateral_scope "tcb-info-only") ---- */
 
-cloak_err dcap_collateral_from_tcb_info(const uint8_t *resp, size_t resp_len,
-                                        const uint8_t *chain, size_t chain_len, const char *source,
+cloak_err dcap_collateral_from_tcb_info(const uint8_t *resp, size_t resp_len, const uint8_t *chain,
+                                        size_t chain_len, const char *source,
                                         cloak_collateral **out, cloak_error *why)
 {
     cloak_err rc = CLOAK_OK;
@@ -320,8 +320,9 @@ cloak_err dcap_collateral_from_tcb_info(const uint8_t *resp, size_t resp_len,
     char name[512];
     if (!out) return cloak_error_set(why, CLOAK_EINVAL, "dcap_collateral_from_tcb_info: no out");
     if ((rc = dcap_pcs_split(resp, resp_len, "tcbInfo", &body, &body_len, sig, why))) {
-        cloak_error_wrap(why, "TCB info %s (expected a PCS response {\"tcbInfo\":{...},"
-                              "\"signature\":\"hex\"})",
+        cloak_error_wrap(why,
+                         "TCB info %s (expected a PCS response {\"tcbInfo\":{...},"
+                         "\"signature\":\"hex\"})",
                          src);
         goto out;
     }
@@ -451,8 +452,8 @@ cloak_err cloak_collateral_load(const char *path, cloak_collateral **out, cloak_
  *   tcbinfocrlhash    the PCK CRL (revocation of the platform whose TCB the TCB info rates)
  *   qeidcrlhash       the root CA CRL (revocation of the signing and CA certificates)
  * The PCK CRL issuer chain is not hashed (MAA has no key for it). */
-static const char *const hash_keys[6] = {"tcbinfohash",      "qeidhash",       "tcbinfocertshash",
-                                          "qeidcertshash",    "tcbinfocrlhash", "qeidcrlhash"};
+static const char *const hash_keys[6] = {"tcbinfohash",   "qeidhash",       "tcbinfocertshash",
+                                         "qeidcertshash", "tcbinfocrlhash", "qeidcrlhash"};
 
 /* The collateral is immutable: hash its inputs once. */
 static int compute_hashes(cloak_collateral *c)
@@ -474,7 +475,8 @@ json_t *dcap_collateral_hashes(const cloak_collateral *c)
     json_t *o = json_object();
     for (size_t i = 0; o && i < 6; i++)
         /* TCB-info-only: no QE identity, no CRLs -- no hashes of inputs that were not given */
-        if ((!c->tcb_only || i == 0 || i == 2) && json_object_set_new(o, hash_keys[i], json_string(c->hashes[i])) < 0) {
+        if ((!c->tcb_only || i == 0 || i == 2) &&
+            json_object_set_new(o, hash_keys[i], json_string(c->hashes[i])) < 0) {
             json_decref(o);
             o = NULL;
         }

@@ -226,9 +226,9 @@ cloak_err dcap_collateral_check(const cloak_collateral *c, X509 *root, time_t at
                            &qe_signer, why)))
         goto out;
     if ((rc = check_body("QE identity", &c->qe_identity, c->qe_identity_sig, qe_signer,
-                         c->qe.is_td_qe ? "TD_QE" : "QE", is_tdx ? "TD_QE" : "QE",
-                         c->qe.issue_date, c->qe.issue_date_str, c->qe.next_update,
-                         c->qe.next_update_str, at, known, why)) ||
+                         c->qe.is_td_qe ? "TD_QE" : "QE", is_tdx ? "TD_QE" : "QE", c->qe.issue_date,
+                         c->qe.issue_date_str, c->qe.next_update, c->qe.next_update_str, at, known,
+                         why)) ||
         (rc = check_crl_time(c->root_crl, "root CA CRL", at, why)) ||
         (rc = check_signer(c->pck_crl_chain, "PCK CRL issuer chain", root, c->root_crl, at, known,
                            &pck_ca, why)) ||

@@ -90,7 +90,7 @@ typedef struct {
 
 struct cloak_collateral {
     uint32_t magic;
-    char *source;        /* path or label, for messages */
+    char *source; /* path or label, for messages */
     /* 1: built by dcap_collateral_from_tcb_info -- only tcb_info, tcb_info_sig, tcb_chain_raw,
      * tcb_chain and tcb are set; no QE identity, no CRLs, no PCK CRL issuer chain. Checks and
      * evaluation then cover the platform TCB level (and TDX module) only, and the claims say
@@ -150,8 +150,8 @@ cloak_err dcap_collateral_from_json(const uint8_t *p, size_t len, const char *so
 
 /* A TCB-info-only collateral: a PCS TCB info response (resp, parsed with dcap_pcs_split) and
  * its issuer chain (PEM or DER: "Intel SGX TCB Signing", optionally the root after it). */
-cloak_err dcap_collateral_from_tcb_info(const uint8_t *resp, size_t resp_len,
-                                        const uint8_t *chain, size_t chain_len, const char *source,
+cloak_err dcap_collateral_from_tcb_info(const uint8_t *resp, size_t resp_len, const uint8_t *chain,
+                                        size_t chain_len, const char *source,
                                         cloak_collateral **out, cloak_error *why);
 
 /* A PCS response {"tcbInfo":{...},"signature":"hex"} or {"enclaveIdentity":{...},...}: the

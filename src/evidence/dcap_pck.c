@@ -83,8 +83,8 @@ out:
 
 void dcap_cert_cn(X509 *x, char *out, size_t cap)
 {
-    if (!x || X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, out,
-                                        (int)cap) < 0)
+    if (!x ||
+        X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, out, (int)cap) < 0)
         snprintf(out, cap, "(no common name)");
 }
 
@@ -97,8 +97,7 @@ void dcap_pck_chain_free(dcap_pck_chain *c)
     c->leaf = c->ca = c->root = NULL;
 }
 
-cloak_err dcap_pck_chain_load(const uint8_t *pem, size_t len, dcap_pck_chain *out,
-                              cloak_error *why)
+cloak_err dcap_pck_chain_load(const uint8_t *pem, size_t len, dcap_pck_chain *out, cloak_error *why)
 {
     cloak_err rc;
     STACK_OF(X509) *sk = ev_load_certs(pem, len);
@@ -151,8 +150,8 @@ static cloak_err check_valid_at(X509 *x, const char *role, time_t at, cloak_erro
     time_str(X509_get0_notAfter(x), na);
     ev_time_str(at, now);
     return cloak_error_set(why, CLOAK_EVERIFY,
-                           "%s (CN=%s) is not valid at %s: it is valid from %s to %s", role, cn, now,
-                           nb, na);
+                           "%s (CN=%s) is not valid at %s: it is valid from %s to %s", role, cn,
+                           now, nb, na);
 }
 
 static int cn_has(X509 *x, const char *what)
@@ -172,7 +171,7 @@ cloak_err dcap_pck_chain_verify(const dcap_pck_chain *c, const cloak_trust *t, t
     X509_STORE *store = NULL;
     X509_STORE_CTX *ctx = NULL;
     STACK_OF(X509) *untrusted = NULL;
-    STACK_OF(X509) *built;
+    STACK_OF(X509) * built;
     /* 1. pin: the chain's root must be a trusted root, byte-equal or with the same key */
     if (same_root(c->root, t->intel_root)) {
         root = t->intel_root;
@@ -190,10 +189,11 @@ cloak_err dcap_pck_chain_verify(const dcap_pck_chain *c, const cloak_trust *t, t
     /* 2. Intel's shape: a PCK certificate under a PCK Platform or Processor CA */
     if (!cn_has(c->ca, "PCK Platform CA") && !cn_has(c->ca, "PCK Processor CA")) {
         dcap_cert_cn(c->ca, cn, sizeof cn);
-        rc = cloak_error_set(why, CLOAK_EVERIFY,
-                             "the PCK chain's intermediate (CN=%s) is neither a PCK Platform CA nor "
-                             "a PCK Processor CA",
-                             cn);
+        rc =
+            cloak_error_set(why, CLOAK_EVERIFY,
+                            "the PCK chain's intermediate (CN=%s) is neither a PCK Platform CA nor "
+                            "a PCK Processor CA",
+                            cn);
         goto out;
     }
     if (!cn_has(c->leaf, "SGX PCK Certificate")) {
@@ -325,7 +325,7 @@ enum { EXT_PPID = 1, EXT_TCB = 2, EXT_PCEID = 3, EXT_FMSPC = 4, EXT_SGXTYPE = 5 
 /* Decode SEQUENCE { OID, value } into the OID's last arc (under `prefix`) and the value.
  * Returns the arc (> 0), or -1 if the element is not such a pair or the OID is elsewhere;
  * *pair must be freed by the caller (sk_ASN1_TYPE_pop_free). */
-static int oid_pair(const ASN1_TYPE *el, const char *prefix, STACK_OF(ASN1_TYPE) **pair,
+static int oid_pair(const ASN1_TYPE *el, const char *prefix, STACK_OF(ASN1_TYPE) * *pair,
                     const ASN1_TYPE **value)
 {
     char oid[80];
@@ -462,17 +462,24 @@ cloak_err dcap_pck_parse_ext(X509 *leaf, dcap_pck_ext *out, cloak_error *why)
         int arc = oid_pair(sk_ASN1_TYPE_value(seq, i), SGX_EXT_OID, &pair, &val);
         int bad = arc < 0 || (arc > 0 && arc <= EXT_SGXTYPE && (seen & (1u << arc)));
         if (!bad) switch (arc) {
-            case EXT_PPID: bad = octets(val, e.ppid, sizeof e.ppid) != 0; break;
+            case EXT_PPID:
+                bad = octets(val, e.ppid, sizeof e.ppid) != 0;
+                break;
             case EXT_TCB:
                 if ((rc = parse_tcb(val, &e.tcb, why)) != CLOAK_OK) goto out;
                 break;
-            case EXT_PCEID: bad = octets(val, e.tcb.pce_id, sizeof e.tcb.pce_id) != 0; break;
-            case EXT_FMSPC: bad = octets(val, e.tcb.fmspc, sizeof e.tcb.fmspc) != 0; break;
+            case EXT_PCEID:
+                bad = octets(val, e.tcb.pce_id, sizeof e.tcb.pce_id) != 0;
+                break;
+            case EXT_FMSPC:
+                bad = octets(val, e.tcb.fmspc, sizeof e.tcb.fmspc) != 0;
+                break;
             case EXT_SGXTYPE:
                 bad = small_int(val, V_ASN1_ENUMERATED, 2, &x) != 0;
                 e.sgx_type = (int)x;
                 break;
-            default: break; /* .6 PlatformInstanceID, .7 Configuration: multi-package only */
+            default:
+                break; /* .6 PlatformInstanceID, .7 Configuration: multi-package only */
             }
         sk_ASN1_TYPE_pop_free(pair, ASN1_TYPE_free);
         pair = NULL;

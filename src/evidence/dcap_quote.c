@@ -15,16 +15,19 @@ static const uint8_t intel_qe_vendor[DCAP_QE_VENDOR_BYTES] = {
 const char *dcap_body_name(dcap_body_type t)
 {
     switch (t) {
-    case DCAP_BODY_SGX: return "SGX report body";
-    case DCAP_BODY_TD10: return "TD 1.0 quote body";
-    case DCAP_BODY_TD15: return "TD 1.5 quote body";
+    case DCAP_BODY_SGX:
+        return "SGX report body";
+    case DCAP_BODY_TD10:
+        return "TD 1.0 quote body";
+    case DCAP_BODY_TD15:
+        return "TD 1.5 quote body";
     }
     return "unknown body";
 }
 
 static size_t body_size(dcap_body_type t)
 {
-    return t == DCAP_BODY_SGX ? DCAP_SGX_BODY_BYTES
+    return t == DCAP_BODY_SGX    ? DCAP_SGX_BODY_BYTES
            : t == DCAP_BODY_TD10 ? DCAP_TD10_BODY_BYTES
                                  : DCAP_TD15_BODY_BYTES;
 }
@@ -35,8 +38,8 @@ static cloak_err parse_header(cloak_reader *r, dcap_quote *q, cloak_error *why)
     uint16_t reserved_qe, reserved_pce;
     if (cloak_reader_left(r) < DCAP_HEADER_BYTES)
         return cloak_error_set(why, CLOAK_EINVAL,
-                               "quote is %zu bytes, shorter than the %d-byte quote header",
-                               r->len, DCAP_HEADER_BYTES);
+                               "quote is %zu bytes, shorter than the %d-byte quote header", r->len,
+                               DCAP_HEADER_BYTES);
     cloak_take_u16le(r, &q->version);
     cloak_take_u16le(r, &q->att_key_type);
     cloak_take_u32le(r, &q->tee_type);
@@ -60,9 +63,9 @@ static cloak_err parse_header(cloak_reader *r, dcap_quote *q, cloak_error *why)
                                "TEE type 0x%x at offset 0x4 is neither SGX (0x0) nor TDX (0x81)",
                                q->tee_type);
     if (q->version == 3 && q->tee_type != DCAP_TEE_SGX)
-        return cloak_error_set(why, CLOAK_EINVAL,
-                               "a version 3 quote is SGX only, but the TEE type at offset 0x4 is 0x%x",
-                               q->tee_type);
+        return cloak_error_set(
+            why, CLOAK_EINVAL,
+            "a version 3 quote is SGX only, but the TEE type at offset 0x4 is 0x%x", q->tee_type);
     if (memcmp(q->qe_vendor_id, intel_qe_vendor, sizeof intel_qe_vendor) != 0)
         return cloak_error_set(why, CLOAK_EINVAL,
                                "QE vendor id at offset 0xc is not Intel's "
@@ -122,8 +125,8 @@ static cloak_err parse_qe_part(cloak_reader *r, dcap_quote *q, const char *conta
     at = r->off;
     if (cloak_take_u16le(r, &q->qe_auth_len))
         return cloak_error_set(why, CLOAK_EINVAL,
-                               "QE auth data size at offset 0x%zx runs past the end of the %s",
-                               at, container);
+                               "QE auth data size at offset 0x%zx runs past the end of the %s", at,
+                               container);
     q->qe_auth_off = r->off;
     if (cloak_take_ref(r, &q->qe_auth, q->qe_auth_len))
         return cloak_error_set(why, CLOAK_EINVAL,
@@ -190,10 +193,11 @@ static cloak_err parse_sig_data(cloak_reader *r, dcap_quote *q, cloak_error *why
                                "certification data), which a version %u quote needs",
                                q->outer_cert_type, at, q->version);
     if (q->outer_cert_len != cloak_reader_left(r))
-        return cloak_error_set(why, CLOAK_EINVAL,
-                               "QE report certification data size %u at offset 0x%zx does not match "
-                               "the %zu bytes left in the signature data",
-                               q->outer_cert_len, at + 2, cloak_reader_left(r));
+        return cloak_error_set(
+            why, CLOAK_EINVAL,
+            "QE report certification data size %u at offset 0x%zx does not match "
+            "the %zu bytes left in the signature data",
+            q->outer_cert_len, at + 2, cloak_reader_left(r));
     return parse_qe_part(r, q, "QE report certification data", why);
 }
 
@@ -217,10 +221,11 @@ cloak_err dcap_quote_parse(const uint8_t *p, size_t len, dcap_quote *out, cloak_
     if ((rc = parse_header(&r, &q, why)) != CLOAK_OK) return rc;
     q.body_off = r.off;
     if (cloak_take_ref(&r, &q.body, q.body_len))
-        return cloak_error_set(why, CLOAK_EINVAL,
-                               "quote body (%s, %zu bytes at offset 0x%zx) runs past the end of the "
-                               "input (%zu bytes)",
-                               dcap_body_name(q.body_type), q.body_len, q.body_off, len);
+        return cloak_error_set(
+            why, CLOAK_EINVAL,
+            "quote body (%s, %zu bytes at offset 0x%zx) runs past the end of the "
+            "input (%zu bytes)",
+            dcap_body_name(q.body_type), q.body_len, q.body_off, len);
     q.signed_len = r.off;
     if (cloak_take_u32le(&r, &q.sig_data_len))
         return cloak_error_set(why, CLOAK_EINVAL,
@@ -229,10 +234,11 @@ cloak_err dcap_quote_parse(const uint8_t *p, size_t len, dcap_quote *out, cloak_
                                q.signed_len, len);
     q.sig_data_off = r.off;
     if (q.sig_data_len > cloak_reader_left(&r))
-        return cloak_error_set(why, CLOAK_EINVAL,
-                               "signature data length %u at offset 0x%zx exceeds the %zu bytes left "
-                               "in the input",
-                               q.sig_data_len, q.signed_len, cloak_reader_left(&r));
+        return cloak_error_set(
+            why, CLOAK_EINVAL,
+            "signature data length %u at offset 0x%zx exceeds the %zu bytes left "
+            "in the input",
+            q.sig_data_len, q.signed_len, cloak_reader_left(&r));
     q.quote_len = q.sig_data_off + q.sig_data_len;
     /* a reader that ends where the quote ends; offsets stay absolute */
     cloak_reader_init(&s, p, q.quote_len);
@@ -261,22 +267,23 @@ static const dcap_field sgx_fields[] = {
     {NULL, 0, 0, DCAP_F_HEX, 0},
 };
 
-#define TD10_FIELDS                                                       \
-    {"tee_tcb_svn", TD_OFF_TEE_TCB_SVN, 16, DCAP_F_HEX, 1},               \
-    {"mrseam", TD_OFF_MRSEAM, 48, DCAP_F_HEX, 1},                         \
-    {"mrsignerseam", TD_OFF_MRSIGNERSEAM, 48, DCAP_F_HEX, 1},             \
-    {"seam_attributes", TD_OFF_SEAMATTRIBUTES, 8, DCAP_F_HEX, 1},         \
-    {"td_attributes", TD_OFF_TDATTRIBUTES, 8, DCAP_F_HEX, 1},             \
-    {"xfam", TD_OFF_XFAM, 8, DCAP_F_HEX, 1},                              \
-    {"mrtd", TD_OFF_MRTD, 48, DCAP_F_HEX, 1},                             \
-    {"mrconfigid", TD_OFF_MRCONFIGID, 48, DCAP_F_HEX, 1},                 \
-    {"mrowner", TD_OFF_MROWNER, 48, DCAP_F_HEX, 1},                       \
-    {"mrownerconfig", TD_OFF_MROWNERCONFIG, 48, DCAP_F_HEX, 1},           \
-    {"rtmr0", TD_OFF_RTMR0, 48, DCAP_F_HEX, 1},                           \
-    {"rtmr1", TD_OFF_RTMR0 + 48, 48, DCAP_F_HEX, 1},                      \
-    {"rtmr2", TD_OFF_RTMR0 + 96, 48, DCAP_F_HEX, 1},                      \
-    {"rtmr3", TD_OFF_RTMR0 + 144, 48, DCAP_F_HEX, 1},                     \
-    {"report_data", TD_OFF_REPORTDATA, 64, DCAP_F_HEX, 1}
+#define TD10_FIELDS                                                                                \
+    {"tee_tcb_svn", TD_OFF_TEE_TCB_SVN, 16, DCAP_F_HEX, 1},                                        \
+        {"mrseam", TD_OFF_MRSEAM, 48, DCAP_F_HEX, 1},                                              \
+        {"mrsignerseam", TD_OFF_MRSIGNERSEAM, 48, DCAP_F_HEX, 1},                                  \
+        {"seam_attributes", TD_OFF_SEAMATTRIBUTES, 8, DCAP_F_HEX, 1},                              \
+        {"td_attributes", TD_OFF_TDATTRIBUTES, 8, DCAP_F_HEX, 1},                                  \
+        {"xfam", TD_OFF_XFAM, 8, DCAP_F_HEX, 1}, {"mrtd", TD_OFF_MRTD, 48, DCAP_F_HEX, 1},         \
+        {"mrconfigid", TD_OFF_MRCONFIGID, 48, DCAP_F_HEX, 1},                                      \
+        {"mrowner", TD_OFF_MROWNER, 48, DCAP_F_HEX, 1},                                            \
+        {"mrownerconfig", TD_OFF_MROWNERCONFIG, 48, DCAP_F_HEX, 1},                                \
+        {"rtmr0", TD_OFF_RTMR0, 48, DCAP_F_HEX, 1},                                                \
+        {"rtmr1", TD_OFF_RTMR0 + 48, 48, DCAP_F_HEX, 1},                                           \
+        {"rtmr2", TD_OFF_RTMR0 + 96, 48, DCAP_F_HEX, 1},                                           \
+        {"rtmr3", TD_OFF_RTMR0 + 144, 48, DCAP_F_HEX, 1},                                          \
+    {                                                                                              \
+        "report_data", TD_OFF_REPORTDATA, 64, DCAP_F_HEX, 1                                        \
+    }
 _Static_assert(TD_OFF_RTMR0 + 192 == TD_OFF_REPORTDATA, "RTMR0..3 precede REPORTDATA");
 
 static const dcap_field td10_fields[] = {TD10_FIELDS, {NULL, 0, 0, DCAP_F_HEX, 0}};
@@ -302,7 +309,9 @@ void dcap_fields_to_json(json_t *o, const dcap_field *f, const uint8_t *body, in
     for (; f->name; f++) {
         if (claims_only && !f->claim) continue;
         switch (f->kind) {
-        case DCAP_F_HEX: ev_set_hex(o, f->name, body + f->off, f->len); break;
+        case DCAP_F_HEX:
+            ev_set_hex(o, f->name, body + f->off, f->len);
+            break;
         case DCAP_F_U16:
             json_object_set_new(o, f->name, json_integer(cloak_get_u16le(body + f->off)));
             break;

@@ -81,7 +81,8 @@ _Static_assert(TD_OFF_MRSERVICETD + 48 == DCAP_TD15_BODY_BYTES, "MRSERVICETD end
 #define DCAP_CERT_PCK_CHAIN 5 /* PEM: PCK leaf | PCK CA | root */
 #define DCAP_CERT_QE_REPORT 6 /* QE report certification data (v4+) */
 /* v3: sig(64) att_key(64) qe_report(384) qe_sig(64) u16 auth_size -- then auth data */
-#define DCAP_V3_SIG_FIXED (DCAP_SIG_BYTES + DCAP_ATT_KEY_BYTES + DCAP_SGX_BODY_BYTES + DCAP_SIG_BYTES + 2)
+#define DCAP_V3_SIG_FIXED                                                                          \
+    (DCAP_SIG_BYTES + DCAP_ATT_KEY_BYTES + DCAP_SGX_BODY_BYTES + DCAP_SIG_BYTES + 2)
 _Static_assert(DCAP_V3_SIG_FIXED == 578, "v3 QE auth data size sits at signature data offset 576");
 
 typedef enum {
@@ -92,36 +93,36 @@ typedef enum {
 
 /* A parsed quote. Pointers go into the input; *_off are offsets from the start of it. */
 typedef struct {
-    const uint8_t *p;         /* the input */
-    size_t buf_len;           /* the input's length */
-    size_t quote_len;         /* header + body + 4 + sig_data_len (<= buf_len) */
+    const uint8_t *p; /* the input */
+    size_t buf_len;   /* the input's length */
+    size_t quote_len; /* header + body + 4 + sig_data_len (<= buf_len) */
     uint16_t version;
     uint16_t att_key_type;
     uint32_t tee_type;
-    uint16_t qe_svn, pce_svn;  /* v3 header; reserved in v4+ */
+    uint16_t qe_svn, pce_svn; /* v3 header; reserved in v4+ */
     const uint8_t *qe_vendor_id;
     const uint8_t *user_data;
     dcap_body_type body_type;
     const uint8_t *body;
     size_t body_len, body_off;
-    size_t signed_len;          /* signed region is [0, signed_len) */
+    size_t signed_len; /* signed region is [0, signed_len) */
     uint32_t sig_data_len;
     size_t sig_data_off;
-    const uint8_t *quote_sig;   /* 64 */
-    const uint8_t *att_key;     /* 64 */
+    const uint8_t *quote_sig; /* 64 */
+    const uint8_t *att_key;   /* 64 */
     size_t att_key_off;
-    uint16_t outer_cert_type;   /* 5 (v3) or 6 (v4+) */
+    uint16_t outer_cert_type; /* 5 (v3) or 6 (v4+) */
     uint32_t outer_cert_len;
-    const uint8_t *qe_report;   /* 384 */
+    const uint8_t *qe_report; /* 384 */
     size_t qe_report_off;
     const uint8_t *qe_report_sig; /* 64 */
     size_t qe_report_sig_off;
     const uint8_t *qe_auth;
     uint16_t qe_auth_len;
     size_t qe_auth_off;
-    size_t qe_auth_end;         /* offset just past the QE auth data */
-    uint16_t pck_cert_type;     /* always 5 once parsed */
-    const uint8_t *pck_pem;     /* the PCK chain, PEM, possibly NUL-terminated */
+    size_t qe_auth_end;     /* offset just past the QE auth data */
+    uint16_t pck_cert_type; /* always 5 once parsed */
+    const uint8_t *pck_pem; /* the PCK chain, PEM, possibly NUL-terminated */
     uint32_t pck_pem_len;
     size_t pck_pem_off;
 } dcap_quote;
@@ -141,7 +142,7 @@ typedef struct {
     const char *name; /* the docs/CLAIMS.md key */
     uint16_t off, len;
     dcap_field_kind kind;
-    int claim;        /* 1: a claim for verified evidence; 0: shown by `show` only */
+    int claim; /* 1: a claim for verified evidence; 0: shown by `show` only */
 } dcap_field;
 /* Field tables for each body type; terminated by name == NULL. */
 const dcap_field *dcap_sgx_fields(void);
@@ -158,9 +159,9 @@ int dcap_ecdsa_verify(EVP_PKEY *key, const uint8_t *msg, size_t len,
 
 /* ---- the PCK chain (dcap_pck.c) ---- */
 typedef struct {
-    X509 *leaf;   /* "Intel SGX PCK Certificate" */
-    X509 *ca;     /* "Intel SGX PCK Platform CA" or "... Processor CA" */
-    X509 *root;   /* as carried in the quote; verification uses the pinned anchor */
+    X509 *leaf; /* "Intel SGX PCK Certificate" */
+    X509 *ca;   /* "Intel SGX PCK Platform CA" or "... Processor CA" */
+    X509 *root; /* as carried in the quote; verification uses the pinned anchor */
 } dcap_pck_chain;
 
 /* Parse the PEM cert data type 5: exactly leaf, CA, root. */

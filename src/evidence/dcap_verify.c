@@ -129,7 +129,8 @@ cloak_err dcap_verify(const uint8_t *p, size_t len, const cloak_verify_opts *o, 
     if ((rc = dcap_quote_parse(p, len, &q, why)) != CLOAK_OK) goto out;
     tdx = dcap_quote_is_tdx(&q);
     if ((o->type == CLOAK_TEE_SGX && tdx) || (o->type == CLOAK_TEE_TDX && !tdx)) {
-        rc = cloak_error_set(why, CLOAK_EINVAL, "the quote holds a %s, but %s evidence was asked for",
+        rc = cloak_error_set(why, CLOAK_EINVAL,
+                             "the quote holds a %s, but %s evidence was asked for",
                              dcap_body_name(q.body_type), tdx ? "SGX" : "TDX");
         goto out;
     }
@@ -185,8 +186,7 @@ cloak_err dcap_verify(const uint8_t *p, size_t len, const cloak_verify_opts *o, 
         X509 *crl_issuer = dcap_collateral_pck_crl_issuer(o->collateral);
         int crl_known = crl_issuer && X509_cmp(crl_issuer, chain.ca) == 0;
         if (!dcap_collateral_is_tcb_only(o->collateral) &&
-            (rc = dcap_pck_check_revocation(&chain, anchor,
-                                            dcap_collateral_root_crl(o->collateral),
+            (rc = dcap_pck_check_revocation(&chain, anchor, dcap_collateral_root_crl(o->collateral),
                                             dcap_collateral_pck_crl(o->collateral), crl_known,
                                             why)) != CLOAK_OK)
             goto out;
@@ -332,8 +332,7 @@ cloak_err dcap_show(const uint8_t *p, size_t len, json_t **fields, cloak_error *
     ev_set_hex(sd, "quote_signature", q.quote_sig, DCAP_SIG_BYTES);
     ev_set_hex(sd, "attestation_key", q.att_key, DCAP_ATT_KEY_BYTES);
     json_object_set_new(sd, "cert_data_type", json_integer(q.outer_cert_type));
-    if (q.version > 3)
-        json_object_set_new(sd, "cert_data_length", json_integer(q.outer_cert_len));
+    if (q.version > 3) json_object_set_new(sd, "cert_data_length", json_integer(q.outer_cert_len));
     dcap_fields_to_json(qe, dcap_sgx_fields(), q.qe_report, 0);
     json_object_set_new(sd, "qe_report", qe);
     ev_set_hex(sd, "qe_report_signature", q.qe_report_sig, DCAP_SIG_BYTES);

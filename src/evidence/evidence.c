@@ -9,9 +9,14 @@
 #include <stdlib.h>
 
 static const char *const status_names[] = {
-    "UpToDate",    "SWHardeningNeeded",           "ConfigurationNeeded",
-    "ConfigurationAndSWHardeningNeeded", "OutOfDate", "OutOfDateConfigurationNeeded",
-    "Revoked",     "Unknown",
+    "UpToDate",
+    "SWHardeningNeeded",
+    "ConfigurationNeeded",
+    "ConfigurationAndSWHardeningNeeded",
+    "OutOfDate",
+    "OutOfDateConfigurationNeeded",
+    "Revoked",
+    "Unknown",
 };
 
 const char *cloak_tcb_status_name(cloak_tcb_status s)
@@ -50,10 +55,11 @@ static cloak_tee_type resolve(const uint8_t *p, size_t len, cloak_tee_type want,
     cloak_tee_type got = cloak_evidence_detect(p, len);
     if (want == CLOAK_TEE_AUTO) {
         if (got == CLOAK_TEE_AUTO)
-            cloak_error_set(why, CLOAK_EINVAL,
-                            "not recognised as an SGX/TDX DCAP quote or an SEV-SNP report (%zu bytes); "
-                            "pass --type to say which it is",
-                            len);
+            cloak_error_set(
+                why, CLOAK_EINVAL,
+                "not recognised as an SGX/TDX DCAP quote or an SEV-SNP report (%zu bytes); "
+                "pass --type to say which it is",
+                len);
         return got;
     }
     if (got != CLOAK_TEE_AUTO && got != want) {
@@ -68,13 +74,15 @@ cloak_err cloak_evidence_verify(const uint8_t *p, size_t len, const cloak_verify
                                 json_t **claims, cloak_error *why)
 {
     if (!p || !o || !o->trust || o->trust->magic != TRUST_MAGIC || !claims)
-        return cloak_error_set(why, CLOAK_EINVAL, "cloak_evidence_verify: evidence, options and trust are required");
+        return cloak_error_set(why, CLOAK_EINVAL,
+                               "cloak_evidence_verify: evidence, options and trust are required");
     cloak_tee_type t = resolve(p, len, o->type, why);
     if (t == CLOAK_TEE_AUTO) return CLOAK_EINVAL;
     cloak_verify_opts oo = *o;
     oo.type = t;
     json_t *c = NULL;
-    cloak_err rc = t == CLOAK_TEE_SNP ? snp_verify(p, len, &oo, &c, why) : dcap_verify(p, len, &oo, &c, why);
+    cloak_err rc =
+        t == CLOAK_TEE_SNP ? snp_verify(p, len, &oo, &c, why) : dcap_verify(p, len, &oo, &c, why);
     if (rc) return rc;
     char ts[32];
     ev_time_str(o->at, ts);
@@ -86,7 +94,8 @@ cloak_err cloak_evidence_verify(const uint8_t *p, size_t len, const cloak_verify
 cloak_err cloak_evidence_show(const uint8_t *p, size_t len, cloak_tee_type type, json_t **fields,
                               cloak_error *why)
 {
-    if (!p || !fields) return cloak_error_set(why, CLOAK_EINVAL, "cloak_evidence_show: no evidence");
+    if (!p || !fields)
+        return cloak_error_set(why, CLOAK_EINVAL, "cloak_evidence_show: no evidence");
     cloak_tee_type t = resolve(p, len, type, why);
     if (t == CLOAK_TEE_AUTO) return CLOAK_EINVAL;
     return t == CLOAK_TEE_SNP ? snp_show(p, len, fields, why) : dcap_show(p, len, fields, why);
@@ -113,7 +122,7 @@ int ev_cert_valid_at(X509 *c, time_t at)
     return nb != -2 && na != -2 && nb <= 0 && na >= 0;
 }
 
-STACK_OF(X509) *ev_load_certs(const uint8_t *p, size_t len)
+STACK_OF(X509) * ev_load_certs(const uint8_t *p, size_t len)
 {
     STACK_OF(X509) *sk = sk_X509_new_null();
     if (!sk || len > INT32_MAX) goto fail;

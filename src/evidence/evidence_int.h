@@ -31,11 +31,11 @@ struct cloak_trust {
     pthread_mutex_t cache_lock;
     ev_chain_entry chain_cache[EV_CHAIN_CACHE];
     unsigned chain_next;
-    X509 *intel_root;                /* Intel SGX Root CA (built in) */
-    X509 *sim_root;                  /* development root; NULL unless CLOAK_TRUST_ALLOW_SIM */
-    X509 *amd_ark[SNP_NPRODUCTS];    /* built in, self-signed, RSA-4096 */
-    X509 *amd_ask[SNP_NPRODUCTS];    /* built in convenience copies (signed by the ARK) */
-    X509 *amd_asvk[SNP_NPRODUCTS];   /* VLEK intermediates (signed by the ARK) */
+    X509 *intel_root;              /* Intel SGX Root CA (built in) */
+    X509 *sim_root;                /* development root; NULL unless CLOAK_TRUST_ALLOW_SIM */
+    X509 *amd_ark[SNP_NPRODUCTS];  /* built in, self-signed, RSA-4096 */
+    X509 *amd_ask[SNP_NPRODUCTS];  /* built in convenience copies (signed by the ARK) */
+    X509 *amd_asvk[SNP_NPRODUCTS]; /* VLEK intermediates (signed by the ARK) */
 };
 #define TRUST_MAGIC 0x54525354u
 
@@ -66,12 +66,12 @@ typedef struct {
 } dcap_pck_tcb;
 
 typedef struct {
-    cloak_tcb_status status;          /* merged: worst of platform, QE, module */
+    cloak_tcb_status status; /* merged: worst of platform, QE, module */
     cloak_tcb_status platform_status;
     cloak_tcb_status qe_status;
-    cloak_tcb_status module_status;   /* TDX only; CLOAK_TCB_UP_TO_DATE when not applicable */
-    json_t *advisory_ids;             /* array (new reference), union of the matched levels' */
-    char tcb_date[32];                /* the matched platform level's tcbDate */
+    cloak_tcb_status module_status; /* TDX only; CLOAK_TCB_UP_TO_DATE when not applicable */
+    json_t *advisory_ids;           /* array (new reference), union of the matched levels' */
+    char tcb_date[32];              /* the matched platform level's tcbDate */
     int tcb_eval_number;
 } dcap_tcb_result;
 void dcap_tcb_result_clear(dcap_tcb_result *r);
@@ -119,12 +119,12 @@ void ev_chain_cache_put(const cloak_trust *t, const uint8_t *bytes, size_t len, 
                         X509 *ca, X509 *root, const void *aux, size_t aux_len);
 
 /* Small shared helpers (evidence.c). */
-json_t *ev_hex(const uint8_t *p, size_t len);           /* new JSON string of lower-case hex */
+json_t *ev_hex(const uint8_t *p, size_t len); /* new JSON string of lower-case hex */
 void ev_set_hex(json_t *o, const char *key, const uint8_t *p, size_t len);
 /* X509 time check: notBefore <= at <= notAfter. */
 int ev_cert_valid_at(X509 *c, time_t at);
 /* Parse certificates (PEM, possibly several, or one DER) into a stack. */
-STACK_OF(X509) *ev_load_certs(const uint8_t *p, size_t len);
+STACK_OF(X509) * ev_load_certs(const uint8_t *p, size_t len);
 /* RFC 3339 UTC for claims ("2025-07-19T10:01:17Z"). */
 void ev_time_str(time_t t, char out[32]);
 

@@ -44,7 +44,8 @@ static const char *svn_key(const char *tee)
 
 cloak_err cloak_claims_check(const json_t *claims, const cloak_policy *p, cloak_error *why)
 {
-    if (!claims || !p) return cloak_error_set(why, CLOAK_EINVAL, "cloak_claims_check: no claims or policy");
+    if (!claims || !p)
+        return cloak_error_set(why, CLOAK_EINVAL, "cloak_claims_check: no claims or policy");
     const char *tee = json_string_value(json_object_get(claims, "tee"));
     if (!tee) return cloak_error_set(why, CLOAK_EINVAL, "claims have no \"tee\"");
     if (json_is_true(json_object_get(claims, "x-cloak-sim")) && !p->allow_sim)
@@ -56,7 +57,8 @@ cloak_err cloak_claims_check(const json_t *claims, const cloak_policy *p, cloak_
                                "policy refuses a debug %s: its memory is open to the host", tee);
     if (p->report_data) {
         if (p->report_data_len > 64)
-            return cloak_error_set(why, CLOAK_EINVAL, "expected report data is longer than 64 bytes");
+            return cloak_error_set(why, CLOAK_EINVAL,
+                                   "expected report data is longer than 64 bytes");
         if (hex_claim_equals(claims, "report_data", p->report_data, p->report_data_len, 64) != 1)
             return cloak_error_set(why, CLOAK_EVERIFY,
                                    "report data does not match the expected value (the evidence is "
@@ -67,7 +69,8 @@ cloak_err cloak_claims_check(const json_t *claims, const cloak_policy *p, cloak_
         return cloak_error_set(why, CLOAK_EVERIFY, "measurement does not match the policy's");
     if (p->signer) {
         if (strcmp(tee, "sgx"))
-            return cloak_error_set(why, CLOAK_EVERIFY, "policy names a signer, but %s evidence has none", tee);
+            return cloak_error_set(why, CLOAK_EVERIFY,
+                                   "policy names a signer, but %s evidence has none", tee);
         if (hex_claim_equals(claims, "mrsigner", p->signer, p->signer_len, 0) != 1)
             return cloak_error_set(why, CLOAK_EVERIFY, "mrsigner does not match the policy's");
     }
@@ -81,25 +84,29 @@ cloak_err cloak_claims_check(const json_t *claims, const cloak_policy *p, cloak_
         const char *k = svn_key(tee);
         json_t *v = k ? json_object_get(claims, k) : NULL;
         if (!json_is_integer(v))
-            return cloak_error_set(why, CLOAK_EVERIFY, "policy needs a security version; %s evidence has none", tee);
+            return cloak_error_set(why, CLOAK_EVERIFY,
+                                   "policy needs a security version; %s evidence has none", tee);
         if (json_integer_value(v) < p->min_svn)
-            return cloak_error_set(why, CLOAK_EVERIFY, "security version %lld is below the policy's minimum %d",
+            return cloak_error_set(why, CLOAK_EVERIFY,
+                                   "security version %lld is below the policy's minimum %d",
                                    (long long)json_integer_value(v), p->min_svn);
     }
     if (p->max_tcb_status >= 0) {
         const char *s = json_string_value(json_object_get(claims, "tcb_status"));
         int st = s ? cloak_tcb_status_parse(s) : -1;
         if (st < 0 || st == CLOAK_TCB_UNKNOWN)
-            return cloak_error_set(why, CLOAK_EVERIFY,
-                                   "TCB status is unknown (no collateral) and the policy needs one");
+            return cloak_error_set(
+                why, CLOAK_EVERIFY,
+                "TCB status is unknown (no collateral) and the policy needs one");
         const char *scope = json_string_value(json_object_get(claims, "collateral_scope"));
         if (scope && !strcmp(scope, "tcb-info-only") && !p->allow_tcb_info_only)
             return cloak_error_set(why, CLOAK_EVERIFY,
                                    "TCB status comes from a TCB info alone (QE identity and "
                                    "revocation were not checked); give full collateral");
         if (st > p->max_tcb_status)
-            return cloak_error_set(why, CLOAK_EVERIFY, "TCB status %s is worse than the policy allows (%s)",
-                                   s, cloak_tcb_status_name((cloak_tcb_status)p->max_tcb_status));
+            return cloak_error_set(why, CLOAK_EVERIFY,
+                                   "TCB status %s is worse than the policy allows (%s)", s,
+                                   cloak_tcb_status_name((cloak_tcb_status)p->max_tcb_status));
     }
     return CLOAK_OK;
 }

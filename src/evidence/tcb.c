@@ -677,8 +677,8 @@ cloak_err dcap_tcb_evaluate(const cloak_collateral *c, int is_tdx, const dcap_pc
     out->module_status = mod_lv ? mod_lv->status : CLOAK_TCB_UP_TO_DATE;
     /* TCB-info-only: the platform (and TDX module) status, since there is no QE status to join
      * (joining Unknown would give Unknown) */
-    out->status = tcb_join(qe_lv ? tcb_join(lv->status, qe_lv->status) : lv->status,
-                           out->module_status);
+    out->status =
+        tcb_join(qe_lv ? tcb_join(lv->status, qe_lv->status) : lv->status, out->module_status);
     out->advisory_ids = adv;
     adv = NULL;
     snprintf(out->tcb_date, sizeof out->tcb_date, "%s", lv->tcb_date);

@@ -1,4 +1,5 @@
-/* Trust anchors: the built-in vendor roots, plus the development root when simulation is allowed. */
+/* Trust anchors: the built-in vendor roots, plus the development root when simulation is allowed.
+ */
 #include "evidence/evidence_int.h"
 
 #include "cloak/platform.h"
@@ -77,7 +78,8 @@ out:
 void cloak_trust_free(cloak_trust *t)
 {
     if (!t || t->magic != TRUST_MAGIC) return;
-    for (int i = 0; i < EV_CHAIN_CACHE; i++) entry_clear(&t->chain_cache[i]);
+    for (int i = 0; i < EV_CHAIN_CACHE; i++)
+        entry_clear(&t->chain_cache[i]);
     pthread_mutex_destroy(&t->cache_lock);
     X509_free(t->intel_root);
     X509_free(t->sim_root);
@@ -126,7 +128,8 @@ cloak_err cloak_trust_new(unsigned flags, const char *platform_dir, cloak_trust 
         BIO_free(b);
         cloak_platform_free(plat);
         if (!t->sim_root) {
-            rc = cloak_error_set(why, CLOAK_EINVAL, "the development root certificate does not parse");
+            rc = cloak_error_set(why, CLOAK_EINVAL,
+                                 "the development root certificate does not parse");
             goto out;
         }
     }

@@ -27,7 +27,8 @@ cloak_err cloak_http_client_new(const char *ca_file, cloak_http_client **out, cl
 {
     pthread_once(&curl_once, init_curl);
     if (curl_init_rc != CURLE_OK)
-        return cloak_error_set(why, CLOAK_EINTERNAL, "libcurl: %s", curl_easy_strerror(curl_init_rc));
+        return cloak_error_set(why, CLOAK_EINTERNAL, "libcurl: %s",
+                               curl_easy_strerror(curl_init_rc));
     cloak_http_client *c = calloc(1, sizeof *c);
     if (!c) return cloak_error_set(why, CLOAK_ENOMEM, "out of memory");
     c->curl = curl_easy_init();
@@ -61,7 +62,8 @@ cloak_err cloak_http_client_fetch(cloak_http_client *c, const char *method, cons
     cloak_err rc = CLOAK_OK;
     cloak_http_response r = {0};
     struct curl_slist *hl = NULL;
-    if (!c || !method || !url || !out) return cloak_error_set(why, CLOAK_EINVAL, "cloak_http_fetch: missing argument");
+    if (!c || !method || !url || !out)
+        return cloak_error_set(why, CLOAK_EINVAL, "cloak_http_fetch: missing argument");
     CURL *h = c->curl;
     curl_easy_reset(h); /* keeps the connection cache: keep-alive across fetches */
     for (size_t i = 0; headers && headers[i]; i++) {
@@ -80,7 +82,7 @@ cloak_err cloak_http_client_fetch(cloak_http_client *c, const char *method, cons
     }
     hl = n;
     CURLcode cc = CURLE_OK;
-#define SET(opt, val) \
+#define SET(opt, val)                                                                              \
     if (cc == CURLE_OK) cc = curl_easy_setopt(h, opt, val)
     SET(CURLOPT_URL, url);
     SET(CURLOPT_CUSTOMREQUEST, method);
@@ -125,8 +127,9 @@ out:
     return rc;
 }
 
-cloak_err cloak_http_fetch(const char *method, const char *url, const char *ca_file, const char *const *headers,
-                           const uint8_t *body, size_t body_len, cloak_http_response *out, cloak_error *why)
+cloak_err cloak_http_fetch(const char *method, const char *url, const char *ca_file,
+                           const char *const *headers, const uint8_t *body, size_t body_len,
+                           cloak_http_response *out, cloak_error *why)
 {
     cloak_http_client *c = NULL;
     cloak_err rc = cloak_http_client_new(ca_file, &c, why);
@@ -144,22 +147,26 @@ void cloak_http_response_free(cloak_http_response *r)
     r->status = 0;
 }
 
-const char *cloak_http_response_header(const cloak_http_response *r, const char *name, char *dst, size_t dst_len)
+const char *cloak_http_response_header(const cloak_http_response *r, const char *name, char *dst,
+                                       size_t dst_len)
 {
     if (!r->headers.p || !dst_len) return NULL;
     const char *text = (const char *)r->headers.p;
     /* Only the last block counts (after a 100 Continue or a redirect). */
     const char *block = text, *p;
-    for (p = text; (p = strstr(p, "\r\nHTTP/")); p += 2) block = p + 2;
+    for (p = text; (p = strstr(p, "\r\nHTTP/")); p += 2)
+        block = p + 2;
     size_t nl = strlen(name);
     for (const char *line = block; *line;) {
         const char *end = strstr(line, "\r\n");
         if (!end) end = line + strlen(line);
         if ((size_t)(end - line) > nl && line[nl] == ':' && !strncasecmp(line, name, nl)) {
             const char *v = line + nl + 1;
-            while (v < end && (*v == ' ' || *v == '\t')) v++;
+            while (v < end && (*v == ' ' || *v == '\t'))
+                v++;
             size_t vl = (size_t)(end - v);
-            while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t')) vl--;
+            while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+                vl--;
             if (vl >= dst_len) return NULL;
             memcpy(dst, v, vl);
             dst[vl] = '\0';

@@ -15,7 +15,7 @@ typedef struct {
     http_chunk *head;
     size_t total; /* bytes handed out, for a sanity cap */
 } http_arena;
-void *http_arena_alloc(http_arena *a, size_t n);        /* NULL on failure */
+void *http_arena_alloc(http_arena *a, size_t n); /* NULL on failure */
 char *http_arena_strndup(http_arena *a, const char *s, size_t n);
 void http_arena_free(http_arena *a);
 
@@ -28,9 +28,9 @@ typedef struct {
     http_str name, value;
 } http_kv;
 
-#define HTTP_MAX_TARGET 8192u  /* longer request-targets are refused (414) */
-#define HTTP_MAX_QUERY 64u     /* more query parameters are refused (400) */
-#define HTTP_MAX_SEGMENTS 32u  /* more path segments are refused (404: no route is this deep) */
+#define HTTP_MAX_TARGET 8192u /* longer request-targets are refused (414) */
+#define HTTP_MAX_QUERY 64u    /* more query parameters are refused (400) */
+#define HTTP_MAX_SEGMENTS 32u /* more path segments are refused (404: no route is this deep) */
 
 /* Percent-decode n bytes. plus_space: '+' means ' ' (query strings). Refuses a malformed escape
  * ("%zz", a '%' at the end) and %00, so every result is a clean C string. */
@@ -40,7 +40,7 @@ int http_pct_decode(http_arena *a, const char *s, size_t n, int plus_space, http
  * scheme and authority are skipped. The path stays raw (segments are decoded one by one, so
  * an encoded '/' never splits a segment); query names and values are decoded. */
 typedef struct {
-    http_str path;          /* raw, starts with '/' */
+    http_str path;                    /* raw, starts with '/' */
     http_str segs[HTTP_MAX_SEGMENTS]; /* decoded segments after the leading '/'; a trailing
                                        * slash gives a final empty segment */
     size_t nsegs;
@@ -111,9 +111,9 @@ struct cloak_http_server {
     struct timespec stop_at; /* when stopping began */
     http_pool *pool;
     http_metrics metrics;
-    uint64_t inflight;       /* requests not yet finished */
-    uint64_t sending;        /* replies handed to evhttp and not yet written out */
-    cloak_http_req *live;    /* every request not yet ended */
+    uint64_t inflight;    /* requests not yet finished */
+    uint64_t sending;     /* replies handed to evhttp and not yet written out */
+    cloak_http_req *live; /* every request not yet ended */
 };
 
 struct cloak_http_req {
@@ -123,7 +123,7 @@ struct cloak_http_req {
     http_arena arena;
     http_target target;
     const char *method;
-    size_t route_idx;        /* srv->nroutes when none */
+    size_t route_idx; /* srv->nroutes when none */
     http_kv *params;
     size_t nparams;
     uint8_t *body;
@@ -140,7 +140,7 @@ struct cloak_http_req {
     void *job_arg;
     struct event *job_ev;
     struct cloak_http_req *job_next;
-    int in_cb;               /* inside a handler or done callback: end the request after it */
+    int in_cb; /* inside a handler or done callback: end the request after it */
     struct cloak_http_req *live_prev, *live_next; /* the server's list of live requests */
 };
 
@@ -151,7 +151,8 @@ struct http_end_cb {
 };
 
 /* request.c */
-int http_send_reply(cloak_http_req *req, int status, const char *ctype, const void *body, size_t len);
+int http_send_reply(cloak_http_req *req, int status, const char *ctype, const void *body,
+                    size_t len);
 /* After a handler or done callback returned: end the request, keep it for its job, or answer
  * 500 when nothing replied. */
 void http_after_callback(cloak_http_req *req, const char *where);

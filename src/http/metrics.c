@@ -105,15 +105,19 @@ char *http_metrics_render(const cloak_http_server *s, size_t *len)
 {
     const http_metrics *m = &s->metrics;
     cloak_buf b = {0};
-    putf(&b, "# HELP cloak_http_requests_total Requests answered, by route pattern, method and status.\n"
-             "# TYPE cloak_http_requests_total counter\n");
+    putf(
+        &b,
+        "# HELP cloak_http_requests_total Requests answered, by route pattern, method and status.\n"
+        "# TYPE cloak_http_requests_total counter\n");
     for (size_t i = 0; i < m->ncounters; i++) {
         const http_counter *c = &m->counters[i];
         PUTS(&b, "cloak_http_requests_total{route=\"");
         put_label(&b, route_label(s, c->route));
-        putf(&b, "\",method=\"%s\",code=\"%d\"} %llu\n", c->method, c->status, (unsigned long long)c->count);
+        putf(&b, "\",method=\"%s\",code=\"%d\"} %llu\n", c->method, c->status,
+             (unsigned long long)c->count);
     }
-    putf(&b, "# HELP cloak_http_request_duration_seconds Time from request arrival to the end of its reply.\n"
+    putf(&b, "# HELP cloak_http_request_duration_seconds Time from request arrival to the end of "
+             "its reply.\n"
              "# TYPE cloak_http_request_duration_seconds histogram\n");
     for (size_t r = 0; r < s->nroutes + 2; r++) {
         const http_hist *h = &m->hists[r];
@@ -137,11 +141,13 @@ char *http_metrics_render(const cloak_http_server *s, size_t *len)
         putf(&b, "\"} %llu\n", (unsigned long long)h->count);
     }
     /* This /metrics request itself is in flight, and counted here. */
-    putf(&b, "# HELP cloak_http_requests_in_flight Requests received and not yet answered.\n"
-             "# TYPE cloak_http_requests_in_flight gauge\ncloak_http_requests_in_flight %llu\n",
+    putf(&b,
+         "# HELP cloak_http_requests_in_flight Requests received and not yet answered.\n"
+         "# TYPE cloak_http_requests_in_flight gauge\ncloak_http_requests_in_flight %llu\n",
          (unsigned long long)m->in_flight);
-    putf(&b, "# HELP cloak_http_reply_misuse_total Handler bugs: second replies, missing replies.\n"
-             "# TYPE cloak_http_reply_misuse_total counter\ncloak_http_reply_misuse_total %llu\n",
+    putf(&b,
+         "# HELP cloak_http_reply_misuse_total Handler bugs: second replies, missing replies.\n"
+         "# TYPE cloak_http_reply_misuse_total counter\ncloak_http_reply_misuse_total %llu\n",
          (unsigned long long)m->reply_misuse);
     cloak_buf_u8(&b, 0);
     if (b.failed) {
@@ -161,13 +167,13 @@ void http_access_log(cloak_http_server *s, const cloak_http_req *req, double sec
     clock_gettime(CLOCK_REALTIME, &now);
     gmtime_r(&now.tv_sec, &tm);
     char when[96];
-    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
+    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
     const char *route = cloak_http_route_pattern(req);
-    json_t *j = json_pack("{s:s,s:s,s:s,s:o,s:i,s:f,s:I,s:I}", "time", when, "request_id", req->id, "method",
-                          req->method, "route", route ? json_string(route) : json_null(), "status", req->status,
-                          "latency_ms", seconds * 1000.0, "bytes_in", (json_int_t)req->body_len, "bytes_out",
-                          (json_int_t)req->bytes_out);
+    json_t *j = json_pack("{s:s,s:s,s:s,s:o,s:i,s:f,s:I,s:I}", "time", when, "request_id", req->id,
+                          "method", req->method, "route", route ? json_string(route) : json_null(),
+                          "status", req->status, "latency_ms", seconds * 1000.0, "bytes_in",
+                          (json_int_t)req->body_len, "bytes_out", (json_int_t)req->bytes_out);
     char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
     if (line) {
         fputs(line, f);

@@ -68,8 +68,8 @@ json_t *cloak_http_body_json(cloak_http_req *req)
     json_t *j = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
     if (!j) {
         cloak_http_reply_error(req, 400, "BadParameter",
-                               "The request body is not valid JSON: %s (line %d, column %d).", e.text, e.line,
-                               e.column);
+                               "The request body is not valid JSON: %s (line %d, column %d).",
+                               e.text, e.line, e.column);
         return NULL;
     }
     if (!json_is_object(j)) {
@@ -151,7 +151,8 @@ static void on_reply_written(struct evhttp_request *ev, void *arg)
     if (s->sending) s->sending--;
 }
 
-int http_send_reply(cloak_http_req *req, int status, const char *ctype, const void *body, size_t len)
+int http_send_reply(cloak_http_req *req, int status, const char *ctype, const void *body,
+                    size_t len)
 {
     if (req->replied) return misuse(req, "a second reply");
     if (req->deferred) return misuse(req, "a reply while a deferred job runs");
@@ -166,7 +167,8 @@ int http_send_reply(cloak_http_req *req, int status, const char *ctype, const vo
     evhttp_remove_header(h, "Content-Type");
     evhttp_add_header(h, "Content-Type", ctype);
     evhttp_add_header(h, "x-ms-request-id", req->id);
-    const char *crid = evhttp_find_header(evhttp_request_get_input_headers(req->ev), "x-ms-client-request-id");
+    const char *crid =
+        evhttp_find_header(evhttp_request_get_input_headers(req->ev), "x-ms-client-request-id");
     if (crid && printable(crid, 256)) evhttp_add_header(h, "x-ms-client-request-id", crid);
     if (req->srv->stopping) evhttp_add_header(h, "Connection", "close");
     req->replied = 1;
@@ -186,10 +188,14 @@ int http_send_reply(cloak_http_req *req, int status, const char *ctype, const vo
 
 int cloak_http_reply_json(cloak_http_req *req, int status, json_t *body)
 {
-    if (!body) return cloak_http_reply_error(req, 500, "InternalError", "The server could not build a response.");
+    if (!body)
+        return cloak_http_reply_error(req, 500, "InternalError",
+                                      "The server could not build a response.");
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    if (!text) return cloak_http_reply_error(req, 500, "InternalError", "The server could not encode a response.");
+    if (!text)
+        return cloak_http_reply_error(req, 500, "InternalError",
+                                      "The server could not encode a response.");
     int r = http_send_reply(req, status, "application/json; charset=utf-8", text, strlen(text));
     free(text);
     return r;
@@ -206,16 +212,19 @@ int cloak_http_reply_error(cloak_http_req *req, int status, const char *code, co
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     /* If even that fails, a fixed body keeps the shape. */
-    static const char fallback[] = "{\"error\":{\"code\":\"InternalError\",\"message\":\"out of memory\"}}";
-    int r = http_send_reply(req, text ? status : 500, "application/json; charset=utf-8", text ? text : fallback,
-                            text ? strlen(text) : sizeof fallback - 1);
+    static const char fallback[] =
+        "{\"error\":{\"code\":\"InternalError\",\"message\":\"out of memory\"}}";
+    int r = http_send_reply(req, text ? status : 500, "application/json; charset=utf-8",
+                            text ? text : fallback, text ? strlen(text) : sizeof fallback - 1);
     free(text);
     return r;
 }
 
-int cloak_http_reply_text(cloak_http_req *req, int status, const char *content_type, const void *body, size_t len)
+int cloak_http_reply_text(cloak_http_req *req, int status, const char *content_type,
+                          const void *body, size_t len)
 {
-    return http_send_reply(req, status, content_type ? content_type : "text/plain; charset=utf-8", body, len);
+    return http_send_reply(req, status, content_type ? content_type : "text/plain; charset=utf-8",
+                           body, len);
 }
 
 int cloak_http_reply_empty(cloak_http_req *req, int status)
@@ -235,8 +244,10 @@ void http_after_callback(cloak_http_req *req, const char *where)
 {
     req->in_cb = 0;
     if (!req->replied && !req->deferred) {
-        http_log("http: %s for %s %s returned without a reply (request %s); answering 500", where, req->method,
-                 cloak_http_route_pattern(req) ? cloak_http_route_pattern(req) : "(no route)", req->id);
+        http_log("http: %s for %s %s returned without a reply (request %s); answering 500", where,
+                 req->method,
+                 cloak_http_route_pattern(req) ? cloak_http_route_pattern(req) : "(no route)",
+                 req->id);
         req->srv->metrics.reply_misuse++;
         cloak_http_reply_error(req, 500, "InternalError", "The server did not produce a response.");
     }
@@ -248,10 +259,12 @@ void http_end_request(cloak_http_req *req)
     cloak_http_server *s = req->srv;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    double secs = (double)(now.tv_sec - req->start.tv_sec) + (double)(now.tv_nsec - req->start.tv_nsec) / 1e9;
+    double secs =
+        (double)(now.tv_sec - req->start.tv_sec) + (double)(now.tv_nsec - req->start.tv_nsec) / 1e9;
     http_metrics_record(s, req, secs);
     http_access_log(s, req, secs);
-    for (struct http_end_cb *c = req->end_cbs; c; c = c->next) c->fn(c->arg);
+    for (struct http_end_cb *c = req->end_cbs; c; c = c->next)
+        c->fn(c->arg);
     json_decref(req->json);
     if (req->live_prev)
         req->live_prev->live_next = req->live_next;
@@ -279,7 +292,8 @@ static void on_job_done(evutil_socket_t fd, short what, void *arg)
     http_after_callback(req, "done callback");
 }
 
-int cloak_http_defer(cloak_http_req *req, cloak_http_work_fn work, cloak_http_done_fn done, void *arg)
+int cloak_http_defer(cloak_http_req *req, cloak_http_work_fn work, cloak_http_done_fn done,
+                     void *arg)
 {
     if (req->replied) return misuse(req, "a defer after the reply");
     if (req->deferred) return misuse(req, "a second concurrent defer");
@@ -290,7 +304,8 @@ int cloak_http_defer(cloak_http_req *req, cloak_http_work_fn work, cloak_http_do
     req->job_arg = arg;
     req->job_ev = s->pool ? event_new(s->base, -1, 0, on_job_done, req) : NULL;
     if (!req->job_ev) {
-        cloak_http_reply_error(req, s->pool ? 500 : 503, s->pool ? "InternalError" : "ServiceUnavailable",
+        cloak_http_reply_error(req, s->pool ? 500 : 503,
+                               s->pool ? "InternalError" : "ServiceUnavailable",
                                "The server cannot run this request now.");
         return -1;
     }

@@ -41,8 +41,9 @@ static void on_drain(evutil_socket_t fd, short what, void *arg);
 
 /* libevent 2.1 falls back to a *plaintext* socket when this returns NULL, so never return
  * NULL: if SSL_new fails, hand back a bufferevent that refuses every byte. */
-static enum bufferevent_filter_result refuse_all(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t lim,
-                                                 enum bufferevent_flush_mode mode, void *arg)
+static enum bufferevent_filter_result refuse_all(struct evbuffer *src, struct evbuffer *dst,
+                                                 ev_ssize_t lim, enum bufferevent_flush_mode mode,
+                                                 void *arg)
 {
     return BEV_ERROR;
 }
@@ -65,23 +66,30 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
     }
     http_log("http: cannot create a TLS connection (out of memory); refusing it");
     struct bufferevent *plain = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    if (plain) bev = bufferevent_filter_new(plain, refuse_all, refuse_all, BEV_OPT_CLOSE_ON_FREE, NULL, NULL);
+    if (plain)
+        bev = bufferevent_filter_new(plain, refuse_all, refuse_all, BEV_OPT_CLOSE_ON_FREE, NULL,
+                                     NULL);
     if (!bev) abort(); /* the only alternative left is serving plaintext */
     return bev;
 }
 
-cloak_err cloak_http_server_new(const cloak_http_config *cfg, cloak_http_server **out, cloak_error *why)
+cloak_err cloak_http_server_new(const cloak_http_config *cfg, cloak_http_server **out,
+                                cloak_error *why)
 {
     cloak_err rc = CLOAK_ENOMEM;
     const char *perr = NULL;
     if (!cfg || !out || (cfg->nroutes && !cfg->routes))
-        return cloak_error_set(why, CLOAK_EINVAL, "cloak_http_server_new: no config or route table");
+        return cloak_error_set(why, CLOAK_EINVAL,
+                               "cloak_http_server_new: no config or route table");
     if (!cfg->cert_file != !cfg->key_file)
-        return cloak_error_set(why, CLOAK_EINVAL, "give both a certificate and a key file, or neither");
+        return cloak_error_set(why, CLOAK_EINVAL,
+                               "give both a certificate and a key file, or neither");
     if (!cfg->cert_file && !cfg->tls_dir)
-        return cloak_error_set(why, CLOAK_EINVAL, "no TLS material: give cert_file+key_file or tls_dir");
+        return cloak_error_set(why, CLOAK_EINVAL,
+                               "no TLS material: give cert_file+key_file or tls_dir");
     pthread_once(&evthread_once, init_evthread);
-    if (!evthread_ok) return cloak_error_set(why, CLOAK_EINTERNAL, "libevent has no pthreads support");
+    if (!evthread_ok)
+        return cloak_error_set(why, CLOAK_EINTERNAL, "libevent has no pthreads support");
 
     cloak_http_server *s = calloc(1, sizeof *s);
     if (!s) return cloak_error_set(why, CLOAK_ENOMEM, "out of memory");
@@ -113,8 +121,10 @@ cloak_err cloak_http_server_new(const cloak_http_config *cfg, cloak_http_server 
     if (http_metrics_init(&s->metrics, s->nroutes)) goto oom;
 
     if (cfg->cert_file) {
-        if (snprintf(s->tls.cert, sizeof s->tls.cert, "%s", cfg->cert_file) >= (int)sizeof s->tls.cert ||
-            snprintf(s->tls.key, sizeof s->tls.key, "%s", cfg->key_file) >= (int)sizeof s->tls.key) {
+        if (snprintf(s->tls.cert, sizeof s->tls.cert, "%s", cfg->cert_file) >=
+                (int)sizeof s->tls.cert ||
+            snprintf(s->tls.key, sizeof s->tls.key, "%s", cfg->key_file) >=
+                (int)sizeof s->tls.key) {
             rc = cloak_error_set(why, CLOAK_EINVAL, "certificate or key path too long");
             goto fail;
         }
@@ -130,8 +140,9 @@ cloak_err cloak_http_server_new(const cloak_http_config *cfg, cloak_http_server 
     if (!s->stop_ev || !s->drain_ev) goto oom;
     evhttp_set_bevcb(s->http, make_bev, s);
     evhttp_set_gencb(s->http, on_request, s);
-    evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+    evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     evhttp_set_timeout(s->http, IDLE_TIMEOUT_S);
     evhttp_set_max_headers_size(s->http, MAX_HEADERS_SIZE);
     /* libevent 2.1 answers an oversized body itself (plain-text 413, no request id) before we
@@ -143,8 +154,8 @@ cloak_err cloak_http_server_new(const cloak_http_config *cfg, cloak_http_server 
 
     s->bound = evhttp_bind_socket_with_handle(s->http, s->cfg.host, cfg->port);
     if (!s->bound) {
-        rc = cloak_error_set(why, CLOAK_EIO, "cannot listen on %s:%u: %s", s->cfg.host, (unsigned)cfg->port,
-                             strerror(errno));
+        rc = cloak_error_set(why, CLOAK_EIO, "cannot listen on %s:%u: %s", s->cfg.host,
+                             (unsigned)cfg->port, strerror(errno));
         goto fail;
     }
     struct sockaddr_storage ss;
@@ -179,7 +190,8 @@ const cloak_http_tls_files *cloak_http_server_tls(const cloak_http_server *s)
 
 cloak_err cloak_http_server_run(cloak_http_server *s, cloak_error *why)
 {
-    if (!s || s->magic != SERVER_MAGIC) return cloak_error_set(why, CLOAK_EINVAL, "not an HTTP server");
+    if (!s || s->magic != SERVER_MAGIC)
+        return cloak_error_set(why, CLOAK_EINVAL, "not an HTTP server");
     s->running = 1;
     int r = event_base_dispatch(s->base);
     s->running = 0;
@@ -196,8 +208,10 @@ static void *loop_main(void *arg)
 
 cloak_err cloak_http_server_start(cloak_http_server *s, cloak_error *why)
 {
-    if (!s || s->magic != SERVER_MAGIC) return cloak_error_set(why, CLOAK_EINVAL, "not an HTTP server");
-    if (s->thread_started) return cloak_error_set(why, CLOAK_EINVAL, "the server is already started");
+    if (!s || s->magic != SERVER_MAGIC)
+        return cloak_error_set(why, CLOAK_EINVAL, "not an HTTP server");
+    if (s->thread_started)
+        return cloak_error_set(why, CLOAK_EINVAL, "the server is already started");
     if (pthread_create(&s->thread, NULL, loop_main, s))
         return cloak_error_set(why, CLOAK_EIO, "cannot start the event-loop thread");
     s->thread_started = 1;
@@ -239,8 +253,10 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
     /* Done when every request has replied and every reply has reached the socket. */
     if ((s->inflight == 0 && s->sending == 0) || timed_out) {
         if (s->inflight || s->sending)
-            http_log("http: stopping with %llu request(s) in flight and %llu repl(ies) unsent after %u ms",
-                     (unsigned long long)s->inflight, (unsigned long long)s->sending, s->cfg.drain_ms);
+            http_log("http: stopping with %llu request(s) in flight and %llu repl(ies) unsent "
+                     "after %u ms",
+                     (unsigned long long)s->inflight, (unsigned long long)s->sending,
+                     s->cfg.drain_ms);
         event_del(s->drain_ev);
         event_base_loopbreak(s->base);
     }
@@ -274,7 +290,8 @@ void cloak_http_server_free(cloak_http_server *s)
     if (s->drain_ev) event_free(s->drain_ev);
     if (s->base) event_base_free(s->base);
     SSL_CTX_free(s->ssl_ctx);
-    for (size_t i = 0; s->patterns && i < s->nroutes; i++) http_pattern_free(&s->patterns[i]);
+    for (size_t i = 0; s->patterns && i < s->nroutes; i++)
+        http_pattern_free(&s->patterns[i]);
     free(s->patterns);
     free(s->routes);
     http_metrics_free(&s->metrics);
@@ -287,40 +304,51 @@ void cloak_http_server_free(cloak_http_server *s)
 static const char *method_name(enum evhttp_cmd_type t)
 {
     switch (t) {
-    case EVHTTP_REQ_GET: return "GET";
-    case EVHTTP_REQ_POST: return "POST";
-    case EVHTTP_REQ_HEAD: return "HEAD";
-    case EVHTTP_REQ_PUT: return "PUT";
-    case EVHTTP_REQ_DELETE: return "DELETE";
-    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-    case EVHTTP_REQ_TRACE: return "TRACE";
-    case EVHTTP_REQ_CONNECT: return "CONNECT";
-    case EVHTTP_REQ_PATCH: return "PATCH";
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_TRACE:
+        return "TRACE";
+    case EVHTTP_REQ_CONNECT:
+        return "CONNECT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
     }
     return "UNKNOWN";
 }
 
 static int method_matches(const char *route_method, const char *method)
 {
-    return !strcmp(route_method, method) || (!strcmp(method, "HEAD") && !strcmp(route_method, "GET"));
+    return !strcmp(route_method, method) ||
+           (!strcmp(method, "HEAD") && !strcmp(route_method, "GET"));
 }
 
 static void make_request_id(char out[CLOAK_HTTP_REQUEST_ID_LEN + 1])
 {
     uint8_t b[16];
     if (RAND_bytes(b, sizeof b) != 1) abort(); /* no randomness: nothing safe to do */
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 (RFC 9562 §5.4) */
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* variant 10 */
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);    /* version 4 (RFC 9562 §5.4) */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);    /* variant 10 */
     char hex[33];
     cloak_hex_write(hex, b, sizeof b);
-    snprintf(out, CLOAK_HTTP_REQUEST_ID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
-             hex + 20);
+    snprintf(out, CLOAK_HTTP_REQUEST_ID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
+             hex + 12, hex + 16, hex + 20);
 }
 
 static void dispatch(cloak_http_req *req)
 {
     cloak_http_server *s = req->srv;
-    if (!s->cfg.no_metrics && !strcmp(req->target.path.p, "/metrics") && method_matches("GET", req->method)) {
+    if (!s->cfg.no_metrics && !strcmp(req->target.path.p, "/metrics") &&
+        method_matches("GET", req->method)) {
         req->route_idx = s->nroutes + 1;
         size_t len = 0;
         char *text = http_metrics_render(s, &len);
@@ -335,8 +363,8 @@ static void dispatch(cloak_http_req *req)
     char allow[96] = "";
     for (size_t i = 0; i < s->nroutes; i++) {
         const cloak_http_route *r = &s->routes[i];
-        int m = http_pattern_match(&s->patterns[i], r->flags, &req->target, &req->arena, &req->params,
-                                   &req->nparams);
+        int m = http_pattern_match(&s->patterns[i], r->flags, &req->target, &req->arena,
+                                   &req->params, &req->nparams);
         if (m < 0) {
             cloak_http_reply_error(req, 500, "InternalError", "out of memory");
             return;
@@ -356,19 +384,24 @@ static void dispatch(cloak_http_req *req)
             const char *v = http_target_query(&req->target, "api-version");
             if (!v) {
                 cloak_http_reply_error(req, 400, "MissingApiVersionParameter",
-                                       "The api-version query parameter (?api-version=) is required for all requests.");
+                                       "The api-version query parameter (?api-version=) is "
+                                       "required for all requests.");
                 return;
             }
             size_t k = 0;
-            while (r->api_versions[k] && strcmp(r->api_versions[k], v)) k++;
+            while (r->api_versions[k] && strcmp(r->api_versions[k], v))
+                k++;
             if (!r->api_versions[k]) {
                 char list[256] = "";
                 for (size_t j = 0; r->api_versions[j]; j++) {
                     size_t used = strlen(list);
-                    snprintf(list + used, sizeof list - used, "%s%s", j ? "," : "", r->api_versions[j]);
+                    snprintf(list + used, sizeof list - used, "%s%s", j ? "," : "",
+                             r->api_versions[j]);
                 }
-                cloak_http_reply_error(req, 400, "InvalidApiVersionParameter",
-                                       "The api-version '%.64s' is invalid. The supported versions are '%s'.", v, list);
+                cloak_http_reply_error(
+                    req, 400, "InvalidApiVersionParameter",
+                    "The api-version '%.64s' is invalid. The supported versions are '%s'.", v,
+                    list);
                 return;
             }
         }
@@ -377,7 +410,8 @@ static void dispatch(cloak_http_req *req)
     }
     if (allow[0]) {
         cloak_http_add_header(req, "Allow", allow);
-        cloak_http_reply_error(req, 405, "MethodNotAllowed", "The method %s is not allowed on %.200s.", req->method,
+        cloak_http_reply_error(req, 405, "MethodNotAllowed",
+                               "The method %s is not allowed on %.200s.", req->method,
                                req->target.path.p);
         return;
     }
@@ -409,7 +443,8 @@ static void on_request(struct evhttp_request *ev, void *arg)
     const char *uri = evhttp_request_get_uri(ev);
     const char *err = NULL;
     int status = 400;
-    if (http_target_parse(&req->arena, (const uint8_t *)uri, strlen(uri), &req->target, &err, &status)) {
+    if (http_target_parse(&req->arena, (const uint8_t *)uri, strlen(uri), &req->target, &err,
+                          &status)) {
         if (!req->target.path.p) req->target.path.p = "";
         cloak_http_reply_error(req, status, status == 404 ? "NotFound" : "BadRequest", "%s.", err);
         goto out;
@@ -418,7 +453,8 @@ static void on_request(struct evhttp_request *ev, void *arg)
     size_t len = evbuffer_get_length(in);
     if (len > s->cfg.max_body) {
         cloak_http_reply_error(req, 413, "RequestEntityTooLarge",
-                               "The request body is %zu bytes; the limit is %zu bytes.", len, s->cfg.max_body);
+                               "The request body is %zu bytes; the limit is %zu bytes.", len,
+                               s->cfg.max_body);
         goto out;
     }
     req->body = http_arena_alloc(&req->arena, len + 1);

@@ -99,11 +99,11 @@ int http_pct_decode(http_arena *a, const char *s, size_t n, int plus_space, http
 
 /* ---- the request-target ---- */
 
-#define FAIL(st, msg)      \
-    do {                   \
-        *status = (st);    \
-        *err = (msg);      \
-        return -1;         \
+#define FAIL(st, msg)                                                                              \
+    do {                                                                                           \
+        *status = (st);                                                                            \
+        *err = (msg);                                                                              \
+        return -1;                                                                                 \
     } while (0)
 
 static int parse_query(http_arena *a, const char *q, size_t n, http_target *t, const char **err,
@@ -126,7 +126,8 @@ static int parse_query(http_arena *a, const char *q, size_t n, http_target *t, c
         size_t name_len = eq ? (size_t)(eq - item) : len;
         http_kv *kv = &t->query[t->nquery];
         if (http_pct_decode(a, item, name_len, 1, &kv->name) ||
-            http_pct_decode(a, eq ? eq + 1 : item + len, eq ? len - name_len - 1 : 0, 1, &kv->value))
+            http_pct_decode(a, eq ? eq + 1 : item + len, eq ? len - name_len - 1 : 0, 1,
+                            &kv->value))
             FAIL(400, "malformed percent-encoding in the query string");
         t->nquery++;
     }
@@ -140,7 +141,8 @@ int http_target_parse(http_arena *a, const uint8_t *p, size_t len, http_target *
     memset(out, 0, sizeof *out);
     if (len > HTTP_MAX_TARGET) FAIL(414, "request-target too long");
     for (size_t i = 0; i < len; i++)
-        if (p[i] <= 0x20 || p[i] >= 0x7f) FAIL(400, "request-target holds a control, space or non-ASCII byte");
+        if (p[i] <= 0x20 || p[i] >= 0x7f)
+            FAIL(400, "request-target holds a control, space or non-ASCII byte");
     /* absolute-form (RFC 9112 §3.2.2): skip "scheme://authority". */
     if (len >= 8 && (!strncasecmp(s, "https://", 8) || !strncasecmp(s, "http://", 7))) {
         size_t skip = s[4] == ':' ? 7 : 8;
@@ -223,7 +225,8 @@ int http_pattern_compile(const char *pattern, http_pattern *out, const char **er
         return -1;
     }
     size_t n = strlen(pattern), count = 0;
-    for (size_t i = 0; i < n; i++) count += pattern[i] == '/';
+    for (size_t i = 0; i < n; i++)
+        count += pattern[i] == '/';
     if (count > HTTP_MAX_SEGMENTS) {
         *err = "a route pattern has too many segments";
         return -1;
@@ -243,7 +246,8 @@ int http_pattern_compile(const char *pattern, http_pattern *out, const char **er
         }
         if (open) {
             const char *after = close + 1;
-            if (memchr(after, '{', (size_t)(seg + len - after)) || memchr(after, '}', (size_t)(seg + len - after))) {
+            if (memchr(after, '{', (size_t)(seg + len - after)) ||
+                memchr(after, '}', (size_t)(seg + len - after))) {
                 *err = "a route pattern segment holds more than one {param}";
                 goto fail;
             }

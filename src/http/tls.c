@@ -64,12 +64,15 @@ static cloak_err make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY
     serial[0] &= 0x7f; /* a positive serial (RFC 5280 §4.1.2.2) */
     bn = BN_bin2bn(serial, sizeof serial, NULL);
     if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) || !X509_set_version(cert, 2) ||
-        !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"cloak", -1, -1, 0) ||
-        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0) ||
+        !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"cloak", -1, -1,
+                                    0) ||
+        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1,
+                                    0) ||
         !X509_set_subject_name(cert, name) ||
         !X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer) : name) ||
         !X509_gmtime_adj(X509_getm_notBefore(cert), -3600) ||
-        !X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) || !X509_set_pubkey(cert, key))
+        !X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) ||
+        !X509_set_pubkey(cert, key))
         goto ossl;
     X509 *iss = issuer ? issuer : cert;
     if (is_ca) {
@@ -81,7 +84,8 @@ static cloak_err make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY
         if ((rc = add_ext(cert, iss, NID_basic_constraints, "critical,CA:FALSE", why)) ||
             (rc = add_ext(cert, iss, NID_key_usage, "critical,digitalSignature", why)) ||
             (rc = add_ext(cert, iss, NID_ext_key_usage, "serverAuth", why)) ||
-            (rc = add_ext(cert, iss, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1", why)) ||
+            (rc = add_ext(cert, iss, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1",
+                          why)) ||
             (rc = add_ext(cert, iss, NID_subject_key_identifier, "hash", why)) ||
             (rc = add_ext(cert, iss, NID_authority_key_identifier, "keyid:always", why)))
             goto out;
@@ -107,7 +111,8 @@ static cloak_err write_pem(const char *path, X509 *cert, EVP_PKEY *key, cloak_er
     long len = 0;
     BIO *b = BIO_new(BIO_s_mem());
     if (!b) return cloak_error_set(why, CLOAK_ENOMEM, "out of memory writing %s", path);
-    if (cert ? !PEM_write_bio_X509(b, cert) : !PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL)) {
+    if (cert ? !PEM_write_bio_X509(b, cert)
+             : !PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL)) {
         rc = cloak_error_openssl(why, CLOAK_EINTERNAL, "encoding PEM");
         goto out;
     }
@@ -133,7 +138,8 @@ static cloak_err read_pem(const char *path, X509 **cert, EVP_PKEY **key, cloak_e
 }
 
 /* Issue DIR/server.pem + server.key under the CA. */
-static cloak_err issue_server(const cloak_http_tls_files *f, X509 *ca, EVP_PKEY *ca_key, cloak_error *why)
+static cloak_err issue_server(const cloak_http_tls_files *f, X509 *ca, EVP_PKEY *ca_key,
+                              cloak_error *why)
 {
     cloak_err rc;
     X509 *cert = NULL;
@@ -155,7 +161,8 @@ cloak_err cloak_http_tls_ensure(const char *dir, cloak_http_tls_files *out, cloa
     EVP_PKEY *ca_key = NULL;
     memset(&f, 0, sizeof f);
     if (!dir || !dir[0]) return cloak_error_set(why, CLOAK_EINVAL, "no directory for TLS material");
-    if (path_join(f.ca, sizeof f.ca, dir, "ca.pem") || path_join(f.cert, sizeof f.cert, dir, "server.pem") ||
+    if (path_join(f.ca, sizeof f.ca, dir, "ca.pem") ||
+        path_join(f.cert, sizeof f.cert, dir, "server.pem") ||
         path_join(f.key, sizeof f.key, dir, "server.key"))
         return cloak_error_set(why, CLOAK_EINVAL, "TLS directory path too long: %s", dir);
     char ca_key_path[sizeof f.ca];
@@ -164,10 +171,11 @@ cloak_err cloak_http_tls_ensure(const char *dir, cloak_http_tls_files *out, cloa
     if ((rc = cloak_mkdirs(dir, 0700, why))) return rc;
 
     if (exists(f.ca) != exists(ca_key_path)) {
-        rc = cloak_error_set(why, CLOAK_EINVAL,
-                             "%s and %s must both exist or both be absent; refusing to replace a CA "
-                             "someone may trust (move the directory away to start over)",
-                             f.ca, ca_key_path);
+        rc =
+            cloak_error_set(why, CLOAK_EINVAL,
+                            "%s and %s must both exist or both be absent; refusing to replace a CA "
+                            "someone may trust (move the directory away to start over)",
+                            f.ca, ca_key_path);
         goto out;
     }
     if (!exists(f.ca)) {
@@ -177,10 +185,12 @@ cloak_err cloak_http_tls_ensure(const char *dir, cloak_http_tls_files *out, cloa
             goto out;
         }
         if ((rc = make_cert("cloak local CA", ca_key, NULL, NULL, CA_DAYS, 1, &ca, why)) ||
-            (rc = write_pem(ca_key_path, NULL, ca_key, why)) || (rc = write_pem(f.ca, ca, NULL, why)))
+            (rc = write_pem(ca_key_path, NULL, ca_key, why)) ||
+            (rc = write_pem(f.ca, ca, NULL, why)))
             goto out;
         unlink(f.cert); /* a server certificate from an older CA is useless now */
-    } else if ((rc = read_pem(f.ca, &ca, NULL, why)) || (rc = read_pem(ca_key_path, NULL, &ca_key, why))) {
+    } else if ((rc = read_pem(f.ca, &ca, NULL, why)) ||
+               (rc = read_pem(ca_key_path, NULL, &ca_key, why))) {
         goto out;
     }
     int reissue = !exists(f.cert) || !exists(f.key);
@@ -211,7 +221,8 @@ int http_tls_ctx(const cloak_http_tls_files *f, SSL_CTX **out, cloak_error *why)
         SSL_CTX_free(ctx);
         return cloak_error_openssl(why, CLOAK_EINVAL, f->cert);
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx, f->key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+    if (SSL_CTX_use_PrivateKey_file(ctx, f->key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
         SSL_CTX_free(ctx);
         return cloak_error_openssl(why, CLOAK_EINVAL, f->key);
     }

@@ -24,7 +24,8 @@ static void *worker_main(void *arg)
     http_pool *p = arg;
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->head && !p->quit) pthread_cond_wait(&p->cv, &p->mu);
+        while (!p->head && !p->quit)
+            pthread_cond_wait(&p->cv, &p->mu);
         if (!p->head) break; /* quit, and nothing left to run */
         cloak_http_req *req = p->head;
         p->head = req->job_next;
@@ -103,7 +104,8 @@ void http_pool_free(http_pool *p)
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     /* Workers drain the queue before they quit, so every job's work() has run. */
-    for (unsigned i = 0; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
+    for (unsigned i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
     free(p->threads);

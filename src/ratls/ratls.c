@@ -23,9 +23,10 @@ static cloak_err check_args(const cloak_ratls_verifier *v, cloak_error *why)
     if (!v || !v->trust || !v->policy)
         return cloak_error_set(why, CLOAK_EINVAL, "RA-TLS verifier needs a trust and a policy");
     if (v->policy->report_data)
-        return cloak_error_set(why, CLOAK_EINVAL,
-                               "RA-TLS verifier: leave policy.report_data unset; the report data is "
-                               "derived from each certificate's key (and nonce)");
+        return cloak_error_set(
+            why, CLOAK_EINVAL,
+            "RA-TLS verifier: leave policy.report_data unset; the report data is "
+            "derived from each certificate's key (and nonce)");
     if (v->nonce_len ? !v->nonce || !nonce_len_ok(v->nonce_len) : v->nonce != NULL)
         return cloak_error_set(why, CLOAK_EINVAL, "RA-TLS verifier nonce must be %d..%d bytes",
                                CLOAK_RATLS_NONCE_MIN_BYTES, CLOAK_RATLS_NONCE_MAX_BYTES);
@@ -84,7 +85,8 @@ static cloak_err check_validity(X509 *cert, time_t at, cloak_error *why)
     time_text(X509_get0_notBefore(cert), nb);
     time_text(X509_get0_notAfter(cert), na);
     return cloak_error_set(why, CLOAK_EVERIFY,
-                           "RA-TLS certificate is not valid at %s (valid from %s to %s)", t, nb, na);
+                           "RA-TLS certificate is not valid at %s (valid from %s to %s)", t, nb,
+                           na);
 }
 
 static cloak_err check_nonce(const cloak_ratls_verifier *v, const cloak_ratls_evidence *e,
@@ -116,11 +118,12 @@ static cloak_err check_report_data(const json_t *claims, const cloak_ratls_evide
         char g[17], w[17];
         cloak_hex_write(g, got, 8);
         cloak_hex_write(w, want, 8);
-        return cloak_error_set(why, CLOAK_EVERIFY,
-                               "the evidence is not bound to this certificate: report data %s... is "
-                               "not SHA-256(claims) || 0^32 = %s... (evidence made for another key "
-                               "or nonce)",
-                               g, w);
+        return cloak_error_set(
+            why, CLOAK_EVERIFY,
+            "the evidence is not bound to this certificate: report data %s... is "
+            "not SHA-256(claims) || 0^32 = %s... (evidence made for another key "
+            "or nonce)",
+            g, w);
     }
     return CLOAK_OK;
 }
@@ -133,7 +136,8 @@ cloak_err cloak_ratls_verify_cert(X509 *cert, const cloak_ratls_verifier *v, jso
     cloak_err rc;
     memset(&e, 0, sizeof e);
     if (!cert || !claims) {
-        rc = cloak_error_set(why, CLOAK_EINVAL, "cloak_ratls_verify_cert: certificate and claims output are required");
+        rc = cloak_error_set(why, CLOAK_EINVAL,
+                             "cloak_ratls_verify_cert: certificate and claims output are required");
         goto out;
     }
     if ((rc = check_args(v, why))) goto out;
@@ -143,10 +147,11 @@ cloak_err cloak_ratls_verify_cert(X509 *cert, const cloak_ratls_verifier *v, jso
         goto out;
     cloak_tee_type t = cloak_evidence_detect(e.evidence, e.evidence_len);
     if (t != CLOAK_TEE_SGX && t != CLOAK_TEE_TDX) {
-        rc = cloak_error_set(why, CLOAK_EINVAL,
-                             "RA-TLS evidence is tagged as an Intel TEE quote (CBOR tag 60000), but its "
-                             "%zu bytes are not an SGX or TDX quote",
-                             e.evidence_len);
+        rc = cloak_error_set(
+            why, CLOAK_EINVAL,
+            "RA-TLS evidence is tagged as an Intel TEE quote (CBOR tag 60000), but its "
+            "%zu bytes are not an SGX or TDX quote",
+            e.evidence_len);
         goto out;
     }
     cloak_verify_opts o = {.type = t, .trust = v->trust, .collateral = v->collateral, .at = at};
@@ -227,12 +232,15 @@ static int verify_cb(X509_STORE_CTX *sctx, void *arg)
     return rc ? 0 : 1;
 }
 
-cloak_err cloak_ratls_ssl_ctx_set_verify(SSL_CTX *ctx, const cloak_ratls_verifier *v, cloak_error *why)
+cloak_err cloak_ratls_ssl_ctx_set_verify(SSL_CTX *ctx, const cloak_ratls_verifier *v,
+                                         cloak_error *why)
 {
     cloak_err rc;
-    if (!ctx) return cloak_error_set(why, CLOAK_EINVAL, "cloak_ratls_ssl_ctx_set_verify: no SSL_CTX");
+    if (!ctx)
+        return cloak_error_set(why, CLOAK_EINVAL, "cloak_ratls_ssl_ctx_set_verify: no SSL_CTX");
     if ((rc = check_args(v, why))) return rc;
-    if (result_idx() < 0) return cloak_error_openssl(why, CLOAK_ENOMEM, "allocating an SSL ex_data index");
+    if (result_idx() < 0)
+        return cloak_error_openssl(why, CLOAK_ENOMEM, "allocating an SSL ex_data index");
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
     SSL_CTX_set_cert_verify_callback(ctx, verify_cb, (void *)v);
     /* a resumed session carries no evidence check: never resume */
@@ -244,25 +252,29 @@ cloak_err cloak_ratls_ssl_ctx_set_verify(SSL_CTX *ctx, const cloak_ratls_verifie
 
 cloak_err cloak_ratls_ssl_claims(const SSL *ssl, json_t **claims, cloak_error *why)
 {
-    if (!ssl || !claims) return cloak_error_set(why, CLOAK_EINVAL, "cloak_ratls_ssl_claims: no SSL or output");
+    if (!ssl || !claims)
+        return cloak_error_set(why, CLOAK_EINVAL, "cloak_ratls_ssl_claims: no SSL or output");
     int idx = result_idx();
     const ratls_result *r = idx >= 0 ? SSL_get_ex_data(ssl, idx) : NULL;
     if (!r)
-        return cloak_error_set(why, CLOAK_ENOTFOUND,
-                               "no RA-TLS check ran on this connection: was the SSL_CTX set up with "
-                               "cloak_ratls_ssl_ctx_set_verify, and did the handshake reach the "
-                               "peer's certificate?");
+        return cloak_error_set(
+            why, CLOAK_ENOTFOUND,
+            "no RA-TLS check ran on this connection: was the SSL_CTX set up with "
+            "cloak_ratls_ssl_ctx_set_verify, and did the handshake reach the "
+            "peer's certificate?");
     if (r->why.code != CLOAK_OK) {
         if (why) *why = r->why;
         return r->why.code;
     }
-    if (!r->claims) return cloak_error_set(why, CLOAK_EINTERNAL, "RA-TLS check passed without claims");
+    if (!r->claims)
+        return cloak_error_set(why, CLOAK_EINTERNAL, "RA-TLS check passed without claims");
     /* The certificate is checked before the peer proves it holds the key (CertificateVerify):
      * claims count only once the handshake has completed. */
     if (!SSL_is_init_finished(ssl) || SSL_get_verify_result(ssl) != X509_V_OK)
-        return cloak_error_set(why, CLOAK_EVERIFY,
-                               "the peer's certificate passed the RA-TLS check, but the handshake did "
-                               "not complete, so the peer has not proved it holds the certificate's key");
+        return cloak_error_set(
+            why, CLOAK_EVERIFY,
+            "the peer's certificate passed the RA-TLS check, but the handshake did "
+            "not complete, so the peer has not proved it holds the certificate's key");
     *claims = json_incref(r->claims);
     return CLOAK_OK;
 }

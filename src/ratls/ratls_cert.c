@@ -78,7 +78,8 @@ static cloak_err build_cert(EVP_PKEY *key, const char *cn, time_t not_before, ti
     X509_NAME *name = X509_NAME_new();
     if (!x || !name) goto ossl;
     if (!X509_set_version(x, X509_VERSION_3) || set_serial(x) ||
-        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) ||
+        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
+                                    0) ||
         !X509_set_subject_name(x, name) || !X509_set_issuer_name(x, name) ||
         !ASN1_TIME_set(X509_getm_notBefore(x), not_before) ||
         !ASN1_TIME_set(X509_getm_notAfter(x), not_after) || !X509_set_pubkey(x, key))
@@ -87,7 +88,8 @@ static cloak_err build_cert(EVP_PKEY *key, const char *cn, time_t not_before, ti
         add_ext(x, NID_key_usage, "critical,digitalSignature") ||
         add_ext(x, NID_ext_key_usage, "serverAuth,clientAuth") ||
         add_ext(x, NID_subject_key_identifier, "hash") ||
-        add_ext(x, NID_authority_key_identifier, "keyid:always") || add_evidence_ext(x, ext, ext_len))
+        add_ext(x, NID_authority_key_identifier, "keyid:always") ||
+        add_evidence_ext(x, ext, ext_len))
         goto ossl;
     if (X509_sign(x, key, sign_md(key)) <= 0) {
         rc = cloak_error_openssl(why, CLOAK_EINVAL, "signing the RA-TLS certificate with its key");
@@ -115,14 +117,16 @@ cloak_err cloak_ratls_make_cert_nonce(EVP_PKEY *key, const char *subject_cn,
     uint8_t rd[CLOAK_REPORT_DATA_BYTES];
     cloak_buf claims = {0}, ext = {0};
     if (!key || !subject_cn || !*subject_cn || !get_evidence || !out) {
-        rc = cloak_error_set(why, CLOAK_EINVAL,
-                             "cloak_ratls_make_cert: key, subject CN, evidence function and output are required");
+        rc = cloak_error_set(
+            why, CLOAK_EINVAL,
+            "cloak_ratls_make_cert: key, subject CN, evidence function and output are required");
         goto out;
     }
     if (not_after <= not_before) {
-        rc = cloak_error_set(why, CLOAK_EINVAL,
-                             "certificate validity is empty: not_after (%lld) is not after not_before (%lld)",
-                             (long long)not_after, (long long)not_before);
+        rc = cloak_error_set(
+            why, CLOAK_EINVAL,
+            "certificate validity is empty: not_after (%lld) is not after not_before (%lld)",
+            (long long)not_after, (long long)not_before);
         goto out;
     }
     if (nonce_len && (!nonce || nonce_len < CLOAK_RATLS_NONCE_MIN_BYTES ||
@@ -132,14 +136,16 @@ cloak_err cloak_ratls_make_cert_nonce(EVP_PKEY *key, const char *subject_cn,
         goto out;
     }
     if ((rc = ratls_spki_der(key, &spki, &spki_len, why)) ||
-        (rc = ratls_build_claims(CLOAK_RATLS_HASH_SHA256, spki, spki_len, nonce, nonce_len, &claims, why)) ||
+        (rc = ratls_build_claims(CLOAK_RATLS_HASH_SHA256, spki, spki_len, nonce, nonce_len, &claims,
+                                 why)) ||
         (rc = ratls_report_data(claims.p, claims.len, rd, why)))
         goto out;
     if ((rc = get_evidence(ctx, rd, &ev, &ev_len)) != CLOAK_OK) {
-        rc = cloak_error_set(why, rc,
-                             "the evidence function failed (%s) while quoting the certificate key's "
-                             "claims; its own log or context has the details",
-                             cloak_err_name(rc));
+        rc =
+            cloak_error_set(why, rc,
+                            "the evidence function failed (%s) while quoting the certificate key's "
+                            "claims; its own log or context has the details",
+                            cloak_err_name(rc));
         goto out;
     }
     if (!ev || !ev_len) {
@@ -157,8 +163,8 @@ out:
 }
 
 cloak_err cloak_ratls_make_cert(EVP_PKEY *key, const char *subject_cn,
-                                cloak_ratls_evidence_fn get_evidence, void *ctx,
-                                time_t not_before, time_t not_after, X509 **out, cloak_error *why)
+                                cloak_ratls_evidence_fn get_evidence, void *ctx, time_t not_before,
+                                time_t not_after, X509 **out, cloak_error *why)
 {
     return cloak_ratls_make_cert_nonce(key, subject_cn, get_evidence, ctx, not_before, not_after,
                                        NULL, 0, out, why);

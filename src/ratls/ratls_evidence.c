@@ -39,11 +39,13 @@ void cbor_put_head(cloak_buf *b, int major, uint64_t v)
         n = 3;
     } else if (v <= 0xffffffffu) {
         h[0] = m | 26;
-        for (int i = 0; i < 4; i++) h[1 + i] = (uint8_t)(v >> (24 - 8 * i));
+        for (int i = 0; i < 4; i++)
+            h[1 + i] = (uint8_t)(v >> (24 - 8 * i));
         n = 5;
     } else {
         h[0] = m | 27;
-        for (int i = 0; i < 8; i++) h[1 + i] = (uint8_t)(v >> (56 - 8 * i));
+        for (int i = 0; i < 8; i++)
+            h[1 + i] = (uint8_t)(v >> (56 - 8 * i));
         n = 9;
     }
     cloak_buf_put(b, h, n);
@@ -70,14 +72,24 @@ int cbor_take_head(cbor_reader *r, int *major, uint64_t *value)
         return 0;
     }
     switch (ai) {
-    case 24: n = 1; break;
-    case 25: n = 2; break;
-    case 26: n = 4; break;
-    case 27: n = 8; break;
-    default: return -1; /* 28..30 reserved, 31 indefinite length: the format says definite */
+    case 24:
+        n = 1;
+        break;
+    case 25:
+        n = 2;
+        break;
+    case 26:
+        n = 4;
+        break;
+    case 27:
+        n = 8;
+        break;
+    default:
+        return -1; /* 28..30 reserved, 31 indefinite length: the format says definite */
     }
     if (r->len - r->off < n) return -1;
-    for (size_t i = 0; i < n; i++) v = (v << 8) | r->p[r->off + i];
+    for (size_t i = 0; i < n; i++)
+        v = (v << 8) | r->p[r->off + i];
     r->off += n;
     *value = v;
     return 0;
@@ -149,7 +161,9 @@ cloak_err ratls_spki_der(EVP_PKEY *key, uint8_t **der, size_t *len, cloak_error 
 {
     unsigned char *p = NULL;
     int n = i2d_PUBKEY(key, &p);
-    if (n <= 0) return cloak_error_openssl(why, CLOAK_EINVAL, "encoding the public key (SubjectPublicKeyInfo)");
+    if (n <= 0)
+        return cloak_error_openssl(why, CLOAK_EINVAL,
+                                   "encoding the public key (SubjectPublicKeyInfo)");
     *der = p;
     *len = (size_t)n;
     return CLOAK_OK;
@@ -190,9 +204,8 @@ out:
     return rc;
 }
 
-cloak_err ratls_build_extension(const uint8_t *evidence, size_t evidence_len,
-                                const uint8_t *claims, size_t claims_len, cloak_buf *out,
-                                cloak_error *why)
+cloak_err ratls_build_extension(const uint8_t *evidence, size_t evidence_len, const uint8_t *claims,
+                                size_t claims_len, cloak_buf *out, cloak_error *why)
 {
     cloak_buf b = {0};
     cbor_put_head(&b, CBOR_TAG, CLOAK_RATLS_CBOR_TAG_INTEL_QUOTE);
@@ -246,17 +259,19 @@ static cloak_err parse_hash_entry(const uint8_t *p, size_t len, cloak_ratls_evid
     uint8_t scratch[CLOAK_RATLS_MAX_HASH_BYTES];
     if (cbor_take_expect(&r, CBOR_ARRAY, &n) || n != 2 || cbor_take_expect(&r, CBOR_UINT, &alg) ||
         cbor_take_string(&r, CBOR_BSTR, &h, &hl) || r.off != r.len)
-        return cloak_error_set(why, CLOAK_EINVAL,
-                               "RA-TLS claim \"pubkey-hash\" is not a CBOR [hash-alg-id, bstr hash]");
+        return cloak_error_set(
+            why, CLOAK_EINVAL,
+            "RA-TLS claim \"pubkey-hash\" is not a CBOR [hash-alg-id, bstr hash]");
     if (alg > 255 || ratls_hash((int)alg, (const uint8_t *)"", 0, scratch, &want))
         return cloak_error_set(why, CLOAK_EINVAL,
                                "RA-TLS claim \"pubkey-hash\" uses hash algorithm %llu; supported: "
                                "1 (sha-256), 7 (sha-384), 8 (sha-512)",
                                (unsigned long long)alg);
     if (hl != want)
-        return cloak_error_set(why, CLOAK_EINVAL,
-                               "RA-TLS claim \"pubkey-hash\" is %zu bytes, but algorithm %llu gives %zu",
-                               hl, (unsigned long long)alg, want);
+        return cloak_error_set(
+            why, CLOAK_EINVAL,
+            "RA-TLS claim \"pubkey-hash\" is %zu bytes, but algorithm %llu gives %zu", hl,
+            (unsigned long long)alg, want);
     e->hash_alg = (int)alg;
     memcpy(e->pubkey_hash, h, hl);
     e->pubkey_hash_len = hl;
@@ -273,7 +288,8 @@ static cloak_err parse_claims(const uint8_t *p, size_t len, cloak_ratls_evidence
     int seen_hash = 0;
     cloak_err rc;
     if (cbor_take_expect(&r, CBOR_MAP, &n) || n > len)
-        return cloak_error_set(why, CLOAK_EINVAL, "RA-TLS claims are not a definite-length CBOR map");
+        return cloak_error_set(why, CLOAK_EINVAL,
+                               "RA-TLS claims are not a definite-length CBOR map");
     for (uint64_t i = 0; i < n; i++) {
         const uint8_t *k, *v;
         size_t kl, vl;
@@ -283,11 +299,14 @@ static cloak_err parse_claims(const uint8_t *p, size_t len, cloak_ratls_evidence
                                    (unsigned long long)i);
         if (kl == 11 && !memcmp(k, "pubkey-hash", 11)) {
             if (seen_hash++)
-                return cloak_error_set(why, CLOAK_EINVAL, "RA-TLS claims name \"pubkey-hash\" twice");
+                return cloak_error_set(why, CLOAK_EINVAL,
+                                       "RA-TLS claims name \"pubkey-hash\" twice");
             if ((rc = parse_hash_entry(v, vl, e, why))) return rc;
         } else if (kl == 5 && !memcmp(k, "nonce", 5)) {
-            if (e->nonce) return cloak_error_set(why, CLOAK_EINVAL, "RA-TLS claims name \"nonce\" twice");
-            if (!(e->nonce = dup_bytes(v, vl))) return cloak_error_set(why, CLOAK_ENOMEM, "out of memory");
+            if (e->nonce)
+                return cloak_error_set(why, CLOAK_EINVAL, "RA-TLS claims name \"nonce\" twice");
+            if (!(e->nonce = dup_bytes(v, vl)))
+                return cloak_error_set(why, CLOAK_ENOMEM, "out of memory");
             e->nonce_len = vl;
         }
     }
@@ -295,8 +314,9 @@ static cloak_err parse_claims(const uint8_t *p, size_t len, cloak_ratls_evidence
         return cloak_error_set(why, CLOAK_EINVAL, "RA-TLS claims have %zu bytes after the map",
                                r.len - r.off);
     if (!seen_hash)
-        return cloak_error_set(why, CLOAK_EINVAL,
-                               "RA-TLS claims have no \"pubkey-hash\": the evidence is not bound to a key");
+        return cloak_error_set(
+            why, CLOAK_EINVAL,
+            "RA-TLS claims have no \"pubkey-hash\": the evidence is not bound to a key");
     return CLOAK_OK;
 }
 
@@ -310,27 +330,31 @@ cloak_err cloak_ratls_evidence_parse(const uint8_t *p, size_t len, cloak_ratls_e
     size_t evl, cll;
     cloak_err rc = CLOAK_OK;
     memset(&e, 0, sizeof e);
-    if (!out || (!p && len)) return cloak_error_set(why, CLOAK_EINVAL, "cloak_ratls_evidence_parse: no input");
+    if (!out || (!p && len))
+        return cloak_error_set(why, CLOAK_EINVAL, "cloak_ratls_evidence_parse: no input");
     if (cbor_take_expect(&r, CBOR_TAG, &tag)) {
-        rc = cloak_error_set(why, CLOAK_EINVAL,
-                             "RA-TLS evidence extension is not a tagged CBOR item (first byte 0x%02x)",
-                             len ? p[0] : 0);
+        rc = cloak_error_set(
+            why, CLOAK_EINVAL,
+            "RA-TLS evidence extension is not a tagged CBOR item (first byte 0x%02x)",
+            len ? p[0] : 0);
         goto out;
     }
     if (tag != CLOAK_RATLS_CBOR_TAG_INTEL_QUOTE) {
-        rc = cloak_error_set(why, CLOAK_EUNSUPPORTED,
-                             "RA-TLS evidence has CBOR tag %llu; only %u (Intel TEE quote) is supported",
-                             (unsigned long long)tag, CLOAK_RATLS_CBOR_TAG_INTEL_QUOTE);
+        rc = cloak_error_set(
+            why, CLOAK_EUNSUPPORTED,
+            "RA-TLS evidence has CBOR tag %llu; only %u (Intel TEE quote) is supported",
+            (unsigned long long)tag, CLOAK_RATLS_CBOR_TAG_INTEL_QUOTE);
         goto out;
     }
-    if (cbor_take_expect(&r, CBOR_ARRAY, &n) || n != 2 || cbor_take_string(&r, CBOR_BSTR, &ev, &evl) ||
-        cbor_take_string(&r, CBOR_BSTR, &cl, &cll)) {
+    if (cbor_take_expect(&r, CBOR_ARRAY, &n) || n != 2 ||
+        cbor_take_string(&r, CBOR_BSTR, &ev, &evl) || cbor_take_string(&r, CBOR_BSTR, &cl, &cll)) {
         rc = cloak_error_set(why, CLOAK_EINVAL,
                              "RA-TLS evidence is not [bstr quote, bstr claims] inside tag 60000");
         goto out;
     }
     if (r.off != r.len) {
-        rc = cloak_error_set(why, CLOAK_EINVAL, "RA-TLS evidence extension has %zu bytes after the CBOR item",
+        rc = cloak_error_set(why, CLOAK_EINVAL,
+                             "RA-TLS evidence extension has %zu bytes after the CBOR item",
                              r.len - r.off);
         goto out;
     }
@@ -357,7 +381,8 @@ cloak_err cloak_ratls_evidence_get(X509 *cert, cloak_ratls_evidence *out, cloak_
 {
     ASN1_OBJECT *oid = NULL;
     cloak_err rc = CLOAK_OK;
-    if (!cert || !out) return cloak_error_set(why, CLOAK_EINVAL, "cloak_ratls_evidence_get: no certificate");
+    if (!cert || !out)
+        return cloak_error_set(why, CLOAK_EINVAL, "cloak_ratls_evidence_get: no certificate");
     if (!(oid = OBJ_txt2obj(CLOAK_RATLS_EVIDENCE_OID, 1))) {
         rc = cloak_error_openssl(why, CLOAK_EINTERNAL, "parsing the evidence OID");
         goto out;
@@ -372,7 +397,8 @@ cloak_err cloak_ratls_evidence_get(X509 *cert, cloak_ratls_evidence *out, cloak_
     }
     if (X509_get_ext_by_OBJ(cert, oid, idx) >= 0) {
         rc = cloak_error_set(why, CLOAK_EINVAL,
-                             "certificate has two RA-TLS evidence extensions (OID %s)", CLOAK_RATLS_EVIDENCE_OID);
+                             "certificate has two RA-TLS evidence extensions (OID %s)",
+                             CLOAK_RATLS_EVIDENCE_OID);
         goto out;
     }
     const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(X509_get_ext(cert, idx));
@@ -380,7 +406,8 @@ cloak_err cloak_ratls_evidence_get(X509 *cert, cloak_ratls_evidence *out, cloak_
         rc = cloak_error_set(why, CLOAK_EINVAL, "RA-TLS evidence extension has no value");
         goto out;
     }
-    rc = cloak_ratls_evidence_parse(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v), out, why);
+    rc = cloak_ratls_evidence_parse(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v), out,
+                                    why);
 out:
     ASN1_OBJECT_free(oid);
     return rc;

@@ -43,9 +43,8 @@ cloak_err ratls_build_claims(int hash_alg, const uint8_t *spki, size_t spki_len,
                              const uint8_t *nonce, size_t nonce_len, cloak_buf *out,
                              cloak_error *why);
 /* The extension value: tag(60000, [bstr(evidence), bstr(claims)]). */
-cloak_err ratls_build_extension(const uint8_t *evidence, size_t evidence_len,
-                                const uint8_t *claims, size_t claims_len, cloak_buf *out,
-                                cloak_error *why);
+cloak_err ratls_build_extension(const uint8_t *evidence, size_t evidence_len, const uint8_t *claims,
+                                size_t claims_len, cloak_buf *out, cloak_error *why);
 /* report data = SHA-256(claims) || 32 zero bytes. */
 cloak_err ratls_report_data(const uint8_t *claims, size_t claims_len,
                             uint8_t out[CLOAK_REPORT_DATA_BYTES], cloak_error *why);

@@ -37,8 +37,7 @@ cloak_err ch_ring_create(uint64_t cap, ch_ring *r, int *fd_out, cloak_error *why
     cap = (cap + 4095) & ~4095ull;
     size_t len = CH_HDR_BYTES + 2 * cap;
     int fd = memfd_create("cloak-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0)
-        return cloak_error_set(why, CLOAK_EIO, "memfd_create failed: %s", strerror(errno));
+    if (fd < 0) return cloak_error_set(why, CLOAK_EIO, "memfd_create failed: %s", strerror(errno));
     if (ftruncate(fd, (off_t)len) < 0 ||
         fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
         int e = errno;
@@ -190,7 +189,8 @@ long ctl_recv(int sock, void *msg, size_t cap, int *fd, int timeout_ms)
     if (timeout_ms >= 0) {
         struct pollfd p = {sock, POLLIN, 0};
         int n;
-        do n = poll(&p, 1, timeout_ms);
+        do
+            n = poll(&p, 1, timeout_ms);
         while (n < 0 && errno == EINTR);
         if (n == 0) {
             errno = ETIMEDOUT;
@@ -209,7 +209,8 @@ long ctl_recv(int sock, void *msg, size_t cap, int *fd, int timeout_ms)
     mh.msg_control = u.buf;
     mh.msg_controllen = sizeof u.buf;
     ssize_t n;
-    do n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+    do
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
     while (n < 0 && errno == EINTR);
     if (n < 0) return -1;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
@@ -217,8 +218,10 @@ long ctl_recv(int sock, void *msg, size_t cap, int *fd, int timeout_ms)
             c->cmsg_len == CMSG_LEN(sizeof(int))) {
             int got;
             memcpy(&got, CMSG_DATA(c), sizeof got);
-            if (fd) *fd = got;
-            else close(got);
+            if (fd)
+                *fd = got;
+            else
+                close(got);
         }
     }
     if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {

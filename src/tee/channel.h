@@ -83,7 +83,14 @@ void ch_wake(_Atomic uint32_t *seq);
  *   BATCH_RES  u32 type | u32 n | n x (u32 rc | u32 pad | u64 len | bytes)
  *   OCALL      u32 type | u32 oid | u64 out_cap | u64 in_len | in
  */
-enum { RMSG_CALL = 1, RMSG_BATCH = 2, RMSG_OCALL_RET = 3, RMSG_RESULT = 4, RMSG_BATCH_RES = 5, RMSG_OCALL = 6 };
+enum {
+    RMSG_CALL = 1,
+    RMSG_BATCH = 2,
+    RMSG_OCALL_RET = 3,
+    RMSG_RESULT = 4,
+    RMSG_BATCH_RES = 5,
+    RMSG_OCALL = 6
+};
 #define RMSG_HDR_BYTES 24u /* type, fid/rc/n, out_cap/len, in_len */
 
 /* Runtime function ids (>= CLOAK_FID_RESERVED). */

@@ -62,7 +62,8 @@ static void describe_death(cloak_enclave *e)
     }
     int st = 0;
     pid_t r;
-    do r = waitpid(e->pid, &st, 0);
+    do
+        r = waitpid(e->pid, &st, 0);
     while (r < 0 && errno == EINTR);
     if (r != e->pid) {
         snprintf(e->dead_msg, sizeof e->dead_msg, "enclave process %d is gone", (int)e->pid);
@@ -72,8 +73,9 @@ static void describe_death(cloak_enclave *e)
                  "outside the seccomp allow-list",
                  (int)e->pid);
     } else if (WIFSIGNALED(st)) {
-        snprintf(e->dead_msg, sizeof e->dead_msg, "enclave process %d crashed: killed by signal %d (%s)",
-                 (int)e->pid, WTERMSIG(st), strsignal(WTERMSIG(st)));
+        snprintf(e->dead_msg, sizeof e->dead_msg,
+                 "enclave process %d crashed: killed by signal %d (%s)", (int)e->pid, WTERMSIG(st),
+                 strsignal(WTERMSIG(st)));
     } else {
         snprintf(e->dead_msg, sizeof e->dead_msg, "enclave process %d exited with status %d",
                  (int)e->pid, WEXITSTATUS(st));
@@ -167,8 +169,8 @@ static cloak_err roundtrip(cloak_enclave *e, uint64_t len, uint32_t fid, const u
         memcpy(in, m + RMSG_HDR_BYTES, in_len);
         size_t out_len = 0;
         char msg[256] = "";
-        cloak_err orc = host_dispatch_ocall(e, oid, in, in_len, r->req + 16, out_cap, &out_len,
-                                            msg, sizeof msg);
+        cloak_err orc = host_dispatch_ocall(e, oid, in, in_len, r->req + 16, out_cap, &out_len, msg,
+                                            sizeof msg);
         free(in);
         cloak_put_u32le(r->req, RMSG_OCALL_RET);
         cloak_put_u32le(r->req + 4, orc);
@@ -245,12 +247,12 @@ out:
     return rc;
 }
 
-cloak_err cloak_enclave_call_batch(cloak_enclave *e, cloak_call *calls, size_t n,
-                                   cloak_error *why)
+cloak_err cloak_enclave_call_batch(cloak_enclave *e, cloak_call *calls, size_t n, cloak_error *why)
 {
     if (!e || e->magic != ENCLAVE_MAGIC)
         return cloak_error_set(why, CLOAK_EINVAL, "not an enclave handle (freed or corrupt)");
-    if (n && !calls) return cloak_error_set(why, CLOAK_EINVAL, "cloak_enclave_call_batch: no calls");
+    if (n && !calls)
+        return cloak_error_set(why, CLOAK_EINVAL, "cloak_enclave_call_batch: no calls");
     pthread_mutex_lock(&e->lock);
     cloak_err rc;
     if (e->dead) {
@@ -434,8 +436,7 @@ static cloak_err spawn_runner(cloak_enclave *e, int child_sock, int image_fd, cl
     pid_t pid;
     int err = posix_spawn(&pid, path, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
-    if (err)
-        return cloak_error_set(why, CLOAK_EIO, "cannot start %s: %s", path, strerror(err));
+    if (err) return cloak_error_set(why, CLOAK_EIO, "cannot start %s: %s", path, strerror(err));
     e->pid = pid;
     return CLOAK_OK;
 }
@@ -446,7 +447,8 @@ cloak_err cloak_enclave_create(const char *image_path, const cloak_enclave_opts 
     static const cloak_enclave_opts defaults;
     if (!opts) opts = &defaults;
     if (!image_path || !out)
-        return cloak_error_set(why, CLOAK_EINVAL, "cloak_enclave_create: image path and out are required");
+        return cloak_error_set(why, CLOAK_EINVAL,
+                               "cloak_enclave_create: image path and out are required");
     cloak_err rc;
     cloak_image *img = NULL;
     int fds[2] = {-1, -1}, image_fd = -1;
@@ -463,14 +465,17 @@ cloak_err cloak_enclave_create(const char *image_path, const cloak_enclave_opts 
         goto out;
     }
     if (id->debug && !(opts->flags & CLOAK_ENCLAVE_FLAG_DEBUG)) {
-        rc = cloak_error_set(why, CLOAK_EPERM,
-                             "%s is a debug image; create it with CLOAK_ENCLAVE_FLAG_DEBUG (--debug) "
-                             "or sign it without --debug", image_path);
+        rc = cloak_error_set(
+            why, CLOAK_EPERM,
+            "%s is a debug image; create it with CLOAK_ENCLAVE_FLAG_DEBUG (--debug) "
+            "or sign it without --debug",
+            image_path);
         goto out;
     }
     if (!id->debug && (opts->flags & CLOAK_ENCLAVE_FLAG_DEBUG)) {
         rc = cloak_error_set(why, CLOAK_EPERM,
-                             "%s is a production image; it cannot be launched in debug mode", image_path);
+                             "%s is a production image; it cannot be launched in debug mode",
+                             image_path);
         goto out;
     }
     ctl_init init;
@@ -488,12 +493,15 @@ cloak_err cloak_enclave_create(const char *image_path, const cloak_enclave_opts 
         memcpy(init.expected_signer, opts->expected_mrsigner, 32);
     }
     if ((opts->platform_dir && strlen(opts->platform_dir) >= CTL_PATH_MAX) ||
-        (opts->attach_path && strlen(opts->attach_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))) {
+        (opts->attach_path &&
+         strlen(opts->attach_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))) {
         rc = cloak_error_set(why, CLOAK_EINVAL, "platform_dir or attach_path is too long");
         goto out;
     }
-    if (opts->platform_dir) snprintf(init.platform_dir, sizeof init.platform_dir, "%s", opts->platform_dir);
-    if (opts->attach_path) snprintf(init.attach_path, sizeof init.attach_path, "%s", opts->attach_path);
+    if (opts->platform_dir)
+        snprintf(init.platform_dir, sizeof init.platform_dir, "%s", opts->platform_dir);
+    if (opts->attach_path)
+        snprintf(init.attach_path, sizeof init.attach_path, "%s", opts->attach_path);
 
     e = handle_new();
     if (!e) {
@@ -508,7 +516,8 @@ cloak_err cloak_enclave_create(const char *image_path, const cloak_enclave_opts 
     }
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0 ||
         (image_fd = open(image_path, O_RDONLY | O_CLOEXEC)) < 0) {
-        rc = cloak_error_set(why, CLOAK_EIO, "cannot set up the enclave channel: %s", strerror(errno));
+        rc = cloak_error_set(why, CLOAK_EIO, "cannot set up the enclave channel: %s",
+                             strerror(errno));
         goto out;
     }
     rc = spawn_runner(e, fds[1], image_fd, why);
@@ -523,7 +532,8 @@ cloak_err cloak_enclave_create(const char *image_path, const cloak_enclave_opts 
     }
     rc = read_ready(e, why);
     if (rc) goto out;
-    rc = attach_ring(e, opts->channel_bytes ? opts->channel_bytes : CLOAK_CHANNEL_DEFAULT_BYTES, why);
+    rc = attach_ring(e, opts->channel_bytes ? opts->channel_bytes : CLOAK_CHANNEL_DEFAULT_BYTES,
+                     why);
     if (rc) goto out;
     *out = e;
     e = NULL;
@@ -568,7 +578,8 @@ cloak_err cloak_enclave_set_ocall(cloak_enclave *e, uint32_t oid, cloak_ocall_fn
                                   cloak_error *why)
 {
     if (!e || e->magic != ENCLAVE_MAGIC || !fn)
-        return cloak_error_set(why, CLOAK_EINVAL, "cloak_enclave_set_ocall: bad handle or function");
+        return cloak_error_set(why, CLOAK_EINVAL,
+                               "cloak_enclave_set_ocall: bad handle or function");
     if (oid >= CLOAK_FID_RESERVED)
         return cloak_error_set(why, CLOAK_EINVAL, "ocall id 0x%x is reserved for the runtime", oid);
     pthread_mutex_lock(&e->lock);
@@ -602,7 +613,8 @@ cloak_err cloak_enclave_get_quote(cloak_enclave *e, const uint8_t *report_data, 
                                   uint8_t **quote, size_t *quote_len, cloak_error *why)
 {
     if (rd_len > CLOAK_REPORT_DATA_BYTES || (rd_len && !report_data) || !quote || !quote_len)
-        return cloak_error_set(why, CLOAK_EINVAL, "report data is at most 64 bytes (got %zu)", rd_len);
+        return cloak_error_set(why, CLOAK_EINVAL, "report data is at most 64 bytes (got %zu)",
+                               rd_len);
     uint8_t rd[CLOAK_REPORT_DATA_BYTES] = {0};
     if (rd_len) memcpy(rd, report_data, rd_len);
     size_t cap = 64 * 1024, n = 0;

@@ -127,8 +127,9 @@ cloak_err host_dispatch_ocall(cloak_enclave *e, uint32_t oid, const uint8_t *in,
         if (in_len < 2) return fail(msg, msg_cap, CLOAK_EINVAL, "malformed storage ocall");
         size_t nl = cloak_get_u16le(in);
         if (nl > in_len - 2 || !valid_name(in + 2, nl))
-            return fail(msg, msg_cap, CLOAK_EINVAL,
-                        "storage names are 1-128 characters of [A-Za-z0-9._-], not starting with '.'");
+            return fail(
+                msg, msg_cap, CLOAK_EINVAL,
+                "storage names are 1-128 characters of [A-Za-z0-9._-], not starting with '.'");
         char name[129];
         memcpy(name, in + 2, nl);
         name[nl] = 0;
@@ -140,7 +141,8 @@ cloak_err host_dispatch_ocall(cloak_enclave *e, uint32_t oid, const uint8_t *in,
         for (size_t i = 0; i < e->nocalls; i++) {
             if (e->ocalls[i].oid != oid) continue;
             cloak_err rc = e->ocalls[i].fn(e->ocalls[i].ctx, in, in_len, out, out_cap, out_len);
-            if (rc) snprintf(msg, msg_cap, "host ocall %u failed: %s", oid, cloak_err_name(rc));
+            if (rc)
+                snprintf(msg, msg_cap, "host ocall %u failed: %s", oid, cloak_err_name(rc));
             else if (*out_len > out_cap) {
                 *out_len = 0;
                 return fail(msg, msg_cap, CLOAK_EINTERNAL, "host ocall overran its output");

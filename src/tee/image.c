@@ -48,7 +48,8 @@
 #define OFF_RESERVED 92
 #define OFF_MODULUS 128
 
-_Static_assert(sizeof(MRENCLAVE_PREFIX) - 1 == MRENCLAVE_PREFIX_LEN, "mrenclave prefix is 18 bytes");
+_Static_assert(sizeof(MRENCLAVE_PREFIX) - 1 == MRENCLAVE_PREFIX_LEN,
+               "mrenclave prefix is 18 bytes");
 _Static_assert(sizeof(CLOAK_IMAGE_MAGIC) - 1 == 8, "magic is 8 bytes");
 _Static_assert(CLOAK_IMAGE_HEADER_BYTES == 8 + 4 + 4, "header: magic, version, manifest_len");
 _Static_assert(OFF_RESERVED + RESERVED_BYTES == OFF_MODULUS, "reserved ends at the modulus");
@@ -56,8 +57,8 @@ _Static_assert(OFF_MODULUS + MODULUS_BYTES == CLOAK_IMAGE_MANIFEST_BYTES, "manif
 _Static_assert(MODULUS_BYTES == CLOAK_IMAGE_SIG_BYTES, "RSA-3072 signature is 384 bytes");
 
 #define IMAGE_HANDLE_MAGIC 0x434c4b49u /* "CLKI": catches a wrong or freed handle */
-#define SIG_MSG                                                                                \
-    "image signature does not verify under the signer key in its manifest: the image was "    \
+#define SIG_MSG                                                                                    \
+    "image signature does not verify under the signer key in its manifest: the image was "         \
     "tampered with or wrongly signed"
 
 struct cloak_image {
@@ -108,7 +109,8 @@ static int signer_hash(const uint8_t modulus_be[MODULUS_BYTES], uint8_t out[CLOA
 {
     uint8_t le[MODULUS_BYTES];
     unsigned int n = 0;
-    for (size_t i = 0; i < MODULUS_BYTES; i++) le[i] = modulus_be[MODULUS_BYTES - 1 - i];
+    for (size_t i = 0; i < MODULUS_BYTES; i++)
+        le[i] = modulus_be[MODULUS_BYTES - 1 - i];
     if (EVP_Digest(le, sizeof le, out, &n, EVP_sha256(), NULL) != 1 || n != CLOAK_SIGNER_BYTES)
         return -1;
     return 0;
@@ -339,7 +341,8 @@ cloak_err cloak_image_sign(const uint8_t *code, size_t code_len, const char *key
         goto out;
     }
     if (heap > CLOAK_IMAGE_MAX_HEAP) {
-        rc = cloak_error_set(why, CLOAK_EINVAL, "heap of %llu bytes is larger than the %llu "
+        rc = cloak_error_set(why, CLOAK_EINVAL,
+                             "heap of %llu bytes is larger than the %llu "
                              "bytes (1 TiB) an image may ask for",
                              (unsigned long long)heap, (unsigned long long)CLOAK_IMAGE_MAX_HEAP);
         goto out;
@@ -437,8 +440,7 @@ static cloak_err verify_signature(const uint8_t *signed_part, const uint8_t *mod
         EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1 ||
         EVP_DigestVerify(md, sig, CLOAK_IMAGE_SIG_BYTES, signed_part, SIGNED_BYTES) != 1) {
         ERR_clear_error();
-        rc = cloak_error_set(why, CLOAK_EVERIFY, SIG_MSG " (signature at offset 0x%zx)",
-                             sig_off);
+        rc = cloak_error_set(why, CLOAK_EVERIFY, SIG_MSG " (signature at offset 0x%zx)", sig_off);
         goto out;
     }
     rc = CLOAK_OK;
@@ -456,13 +458,13 @@ out:
 static int all_zero(const uint8_t *p, size_t n)
 {
     uint8_t acc = 0;
-    for (size_t i = 0; i < n; i++) acc |= p[i];
+    for (size_t i = 0; i < n; i++)
+        acc |= p[i];
     return acc == 0;
 }
 
 /* Parse and verify `p` (our own copy). Fills `img` on success. */
-static cloak_err parse_and_verify(const uint8_t *p, size_t len, cloak_image *img,
-                                  cloak_error *why)
+static cloak_err parse_and_verify(const uint8_t *p, size_t len, cloak_image *img, cloak_error *why)
 {
     cloak_reader r, mr;
     const uint8_t *magic, *manifest, *mrenclave, *mrsigner, *reserved, *modulus, *code, *sig;
@@ -507,10 +509,9 @@ static cloak_err parse_and_verify(const uint8_t *p, size_t len, cloak_image *img
                                CLOAK_IMAGE_MANIFEST_BYTES);
 
     if (flags & ~CLOAK_IMAGE_FLAG_DEBUG)
-        return cloak_error_set(why, CLOAK_EINVAL,
-                               "image manifest sets unknown flag bits 0x%x (offset 0x%x)",
-                               flags & ~CLOAK_IMAGE_FLAG_DEBUG,
-                               CLOAK_IMAGE_HEADER_BYTES + OFF_FLAGS);
+        return cloak_error_set(
+            why, CLOAK_EINVAL, "image manifest sets unknown flag bits 0x%x (offset 0x%x)",
+            flags & ~CLOAK_IMAGE_FLAG_DEBUG, CLOAK_IMAGE_HEADER_BYTES + OFF_FLAGS);
     if (heap == 0 || heap > CLOAK_IMAGE_MAX_HEAP)
         return cloak_error_set(why, CLOAK_EINVAL,
                                "image heap size %llu (offset 0x%x) is outside 1..%llu bytes",
@@ -521,10 +522,9 @@ static cloak_err parse_and_verify(const uint8_t *p, size_t len, cloak_image *img
                                "image signer exponent %u (offset 0x%x) is neither 3 nor 65537",
                                exponent, CLOAK_IMAGE_HEADER_BYTES + OFF_EXPONENT);
     if (!all_zero(reserved, RESERVED_BYTES))
-        return cloak_error_set(why, CLOAK_EINVAL,
-                               "image manifest reserved bytes (offset 0x%x..0x%x) are not zero",
-                               CLOAK_IMAGE_HEADER_BYTES + OFF_RESERVED,
-                               CLOAK_IMAGE_HEADER_BYTES + OFF_MODULUS);
+        return cloak_error_set(
+            why, CLOAK_EINVAL, "image manifest reserved bytes (offset 0x%x..0x%x) are not zero",
+            CLOAK_IMAGE_HEADER_BYTES + OFF_RESERVED, CLOAK_IMAGE_HEADER_BYTES + OFF_MODULUS);
     if (!(modulus[0] & 0x80))
         return cloak_error_set(why, CLOAK_EINVAL,
                                "image signer modulus (offset 0x%x) is not 3072 bits",

@@ -67,15 +67,17 @@ static inline json_t *issued(const maa_result *r, const char *type, size_t n)
 {
     size_t i;
     json_t *c;
-    json_array_foreach(r->issued, i, c)
-        if (!strcmp(json_string_value(json_object_get(c, "type")), type) && n-- == 0) return c;
+    json_array_foreach(r->issued, i,
+                       c) if (!strcmp(json_string_value(json_object_get(c, "type")), type) &&
+                              n-- == 0) return c;
     return NULL;
 }
 
 static inline size_t count_issued(const maa_result *r, const char *type)
 {
     size_t n = 0;
-    while (issued(r, type, n)) n++;
+    while (issued(r, type, n))
+        n++;
     return n;
 }
 

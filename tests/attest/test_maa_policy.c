@@ -2,12 +2,12 @@
  * Expectations come from MicrosoftDocs/azure-docs articles/attestation/ pages (cited per test). */
 #include "maa_test_util.h"
 
-#define SGX_CLAIMS                                                                              \
-    "[{\"type\":\"x-ms-sgx-is-debuggable\",\"value\":false,\"issuer\":\"AttestationService\"}," \
-    "{\"type\":\"x-ms-sgx-mrsigner\",\"value\":\"c0ffee\",\"issuer\":\"AttestationService\"},"  \
-    "{\"type\":\"x-ms-sgx-mrenclave\",\"value\":\"e1e1\",\"issuer\":\"AttestationService\"},"   \
-    "{\"type\":\"x-ms-sgx-product-id\",\"value\":7,\"issuer\":\"AttestationService\"},"         \
-    "{\"type\":\"x-ms-sgx-svn\",\"value\":3,\"issuer\":\"AttestationService\"},"                \
+#define SGX_CLAIMS                                                                                 \
+    "[{\"type\":\"x-ms-sgx-is-debuggable\",\"value\":false,\"issuer\":\"AttestationService\"},"    \
+    "{\"type\":\"x-ms-sgx-mrsigner\",\"value\":\"c0ffee\",\"issuer\":\"AttestationService\"},"     \
+    "{\"type\":\"x-ms-sgx-mrenclave\",\"value\":\"e1e1\",\"issuer\":\"AttestationService\"},"      \
+    "{\"type\":\"x-ms-sgx-product-id\",\"value\":7,\"issuer\":\"AttestationService\"},"            \
+    "{\"type\":\"x-ms-sgx-svn\",\"value\":3,\"issuer\":\"AttestationService\"},"                   \
     "{\"type\":\"x-ms-attestation-type\",\"value\":\"sgx\",\"issuer\":\"AttestationService\"}]"
 
 /* policy-examples.md, "Sample custom policy for an SGX enclave", placeholders filled in. */
@@ -43,7 +43,8 @@ static void test_default_sgx_policy_issues_legacy_claims(void **state)
     json_t *c = issued(&r, "svn", 0);
     assert_string_equal(json_string_value(json_object_get(c, "issuer")), "AttestationPolicy");
     assert_string_equal(json_string_value(json_object_get(c, "valueType")), "Integer");
-    assert_string_equal(json_string_value(json_object_get(r.config, "x-ms-sgx-tcbidentifier")), "azuredefault");
+    assert_string_equal(json_string_value(json_object_get(r.config, "x-ms-sgx-tcbidentifier")),
+                        "azuredefault");
     maa_result_free(&r);
 }
 
@@ -52,8 +53,9 @@ static void test_legacy_default_sgx_policy_uses_dollar_claims(void **state)
     (void)state;
     const char *text = maa_default_policy("SgxEnclave-legacy");
     assert_non_null(text);
-    maa_result r = eval_ok(text, "[{\"type\":\"$is-debuggable\",\"value\":true},"
-                                 "{\"type\":\"$sgx-mrsigner\",\"value\":\"ab\"},{\"type\":\"$svn\",\"value\":1}]");
+    maa_result r = eval_ok(
+        text, "[{\"type\":\"$is-debuggable\",\"value\":true},"
+              "{\"type\":\"$sgx-mrsigner\",\"value\":\"ab\"},{\"type\":\"$svn\",\"value\":1}]");
     assert_true(r.permitted);
     assert_true(json_is_true(issued_value(&r, "is-debuggable")));
     assert_string_equal(json_string_value(issued_value(&r, "sgx-mrsigner")), "ab");
@@ -87,10 +89,11 @@ static void test_custom_sgx_policy_permits_matching_enclave(void **state)
 static void test_custom_sgx_policy_denies_debuggable_enclave(void **state)
 {
     (void)state;
-    maa_result r = eval_ok(sgx_custom,
-                           "[{\"type\":\"x-ms-sgx-is-debuggable\",\"value\":true},"
-                           "{\"type\":\"x-ms-sgx-product-id\",\"value\":7},{\"type\":\"x-ms-sgx-svn\",\"value\":3},"
-                           "{\"type\":\"x-ms-sgx-mrsigner\",\"value\":\"c0ffee\"}]");
+    maa_result r = eval_ok(
+        sgx_custom,
+        "[{\"type\":\"x-ms-sgx-is-debuggable\",\"value\":true},"
+        "{\"type\":\"x-ms-sgx-product-id\",\"value\":7},{\"type\":\"x-ms-sgx-svn\",\"value\":3},"
+        "{\"type\":\"x-ms-sgx-mrsigner\",\"value\":\"c0ffee\"}]");
     assert_false(r.permitted);
     assert_int_equal(json_array_size(r.issued), 0); /* denied: issuancerules do not run */
     maa_result_free(&r);
@@ -99,10 +102,11 @@ static void test_custom_sgx_policy_denies_debuggable_enclave(void **state)
 static void test_custom_sgx_policy_denies_wrong_product(void **state)
 {
     (void)state;
-    maa_result r = eval_ok(sgx_custom,
-                           "[{\"type\":\"x-ms-sgx-is-debuggable\",\"value\":false},"
-                           "{\"type\":\"x-ms-sgx-product-id\",\"value\":8},{\"type\":\"x-ms-sgx-svn\",\"value\":3},"
-                           "{\"type\":\"x-ms-sgx-mrsigner\",\"value\":\"c0ffee\"}]");
+    maa_result r = eval_ok(
+        sgx_custom,
+        "[{\"type\":\"x-ms-sgx-is-debuggable\",\"value\":false},"
+        "{\"type\":\"x-ms-sgx-product-id\",\"value\":8},{\"type\":\"x-ms-sgx-svn\",\"value\":3},"
+        "{\"type\":\"x-ms-sgx-mrsigner\",\"value\":\"c0ffee\"}]");
     assert_false(r.permitted);
     maa_result_free(&r);
 }
@@ -133,8 +137,10 @@ static void test_multiple_enclaves_policy_permits_either_signer(void **state)
 /* policy-examples.md, signed SGX policy (payload decoded): deny() before an unconditional
  * permit(); the first decision wins. */
 static const char deny_then_permit[] =
-    "version=1.0;authorizationrules {c:[type==\"$is-debuggable\"] && [value==true] => deny();=> permit();};"
-    "issuancerules {    c:[type==\"$is-debuggable\"] => issue(type=\"NotDebuggable\", value=c.value);    "
+    "version=1.0;authorizationrules {c:[type==\"$is-debuggable\"] && [value==true] => deny();=> "
+    "permit();};"
+    "issuancerules {    c:[type==\"$is-debuggable\"] => issue(type=\"NotDebuggable\", "
+    "value=c.value);    "
     "c:[type==\"$tee\"] => issue(type=\"tee\", value=c.value);};";
 
 static void test_first_decision_wins_deny(void **state)
@@ -149,8 +155,9 @@ static void test_first_decision_wins_deny(void **state)
 static void test_first_decision_wins_permit(void **state)
 {
     (void)state;
-    maa_result r = eval_ok(deny_then_permit,
-                           "[{\"type\":\"$is-debuggable\",\"value\":false},{\"type\":\"$tee\",\"value\":\"sgx\"}]");
+    maa_result r = eval_ok(
+        deny_then_permit,
+        "[{\"type\":\"$is-debuggable\",\"value\":false},{\"type\":\"$tee\",\"value\":\"sgx\"}]");
     assert_true(r.permitted);
     assert_true(json_is_false(issued_value(&r, "NotDebuggable")));
     assert_string_equal(json_string_value(issued_value(&r, "tee")), "sgx");
@@ -161,15 +168,19 @@ static void test_first_decision_wins_permit(void **state)
 static void test_drafting_steps(void **state)
 {
     (void)state;
-    maa_result r = eval_ok("version=1.0;\nauthorizationrules\n{\n=>deny();\n};\n\nissuancerules\n{\n};\n",
-                           "[{\"type\":\"secureBootEnabled\",\"value\":true,\"issuer\":\"AttestationService\"}]");
+    maa_result r = eval_ok(
+        "version=1.0;\nauthorizationrules\n{\n=>deny();\n};\n\nissuancerules\n{\n};\n",
+        "[{\"type\":\"secureBootEnabled\",\"value\":true,\"issuer\":\"AttestationService\"}]");
     assert_false(r.permitted);
     maa_result_free(&r);
     static const char step5[] =
         "version=1.0;\nauthorizationrules\n{\n"
-        "[type==\"secureBootEnabled\", value==true, issuer==\"AttestationService\"]=>permit();\n};\n\n"
+        "[type==\"secureBootEnabled\", value==true, "
+        "issuer==\"AttestationService\"]=>permit();\n};\n\n"
         "issuancerules\n{\n=> issue(type=\"SecurityLevelValue\", value=100);\n};\n";
-    r = eval_ok(step5, "[{\"type\":\"secureBootEnabled\",\"value\":true,\"issuer\":\"AttestationService\"}]");
+    r = eval_ok(
+        step5,
+        "[{\"type\":\"secureBootEnabled\",\"value\":true,\"issuer\":\"AttestationService\"}]");
     assert_true(r.permitted);
     /* "[type="SecurityLevelValue", value=100, valueType="Integer", issuer="AttestationPolicy"]" */
     json_t *c = issued(&r, "SecurityLevelValue", 0);
@@ -196,18 +207,22 @@ static void test_grammar_examples_issueproperty_and_issue_claim(void **state)
         "F1:[type==\"OSName\" , issuer==\"CustomClaim\"] && \n"
         "C2:[type==\"OSName\" , issuer==\"AttestationService\", value== F1.value ] \n"
         "=> issue(claim = C2);\n};\n";
-    maa_result r = eval_ok(pol, "[{\"type\":\"OSName\",\"value\":\"Windows\",\"issuer\":\"CustomClaim\"},"
-                                "{\"type\":\"OSName\",\"value\":\"Windows\",\"issuer\":\"AttestationService\"},"
-                                "{\"type\":\"OSName\",\"value\":\"Linux\",\"issuer\":\"AttestationService\"}]");
-    assert_int_equal(json_integer_value(json_object_get(r.properties, "report_validity_in_minutes")), 1440);
+    maa_result r = eval_ok(
+        pol, "[{\"type\":\"OSName\",\"value\":\"Windows\",\"issuer\":\"CustomClaim\"},"
+             "{\"type\":\"OSName\",\"value\":\"Windows\",\"issuer\":\"AttestationService\"},"
+             "{\"type\":\"OSName\",\"value\":\"Linux\",\"issuer\":\"AttestationService\"}]");
+    assert_int_equal(
+        json_integer_value(json_object_get(r.properties, "report_validity_in_minutes")), 1440);
     assert_int_equal(count_issued(&r, "OSName"), 1);
     json_t *c = issued(&r, "OSName", 0);
     assert_string_equal(json_string_value(json_object_get(c, "value")), "Windows");
-    assert_string_equal(json_string_value(json_object_get(c, "issuer")), "AttestationService"); /* claim kept as is */
+    assert_string_equal(json_string_value(json_object_get(c, "issuer")),
+                        "AttestationService"); /* claim kept as is */
     maa_result_free(&r);
     /* Values differ: neither rule fires. */
-    r = eval_ok(pol, "[{\"type\":\"OSName\",\"value\":\"Windows\",\"issuer\":\"CustomClaim\"},"
-                     "{\"type\":\"OSName\",\"value\":\"Linux\",\"issuer\":\"AttestationService\"}]");
+    r = eval_ok(pol,
+                "[{\"type\":\"OSName\",\"value\":\"Windows\",\"issuer\":\"CustomClaim\"},"
+                "{\"type\":\"OSName\",\"value\":\"Linux\",\"issuer\":\"AttestationService\"}]");
     assert_int_equal(json_object_size(r.properties), 0);
     assert_int_equal(json_array_size(r.issued), 0);
     maa_result_free(&r);
@@ -221,7 +236,8 @@ static void test_add_in_authorization_feeds_issuance_only(void **state)
         "version=1.0;\nauthorizationrules {\n"
         "  c:[type==\"x-ms-sgx-svn\", value >= 3] => add(type=\"svn-ok\", value=true);\n"
         "  [type==\"svn-ok\", issuer==\"AttestationPolicy\"] => permit();\n};\n"
-        "issuancerules {\n  c:[type==\"svn-ok\"] => issue(type=\"svn-checked\", value=c.value);\n};\n";
+        "issuancerules {\n  c:[type==\"svn-ok\"] => issue(type=\"svn-checked\", "
+        "value=c.value);\n};\n";
     maa_result r = eval_ok(pol, SGX_CLAIMS);
     assert_true(r.permitted);
     assert_null(issued(&r, "svn-ok", 0));
@@ -295,9 +311,12 @@ static void test_tpm_v11_configuration_rules(void **state)
         "[type==\"notSafeMode\", value==true] => issue(type=\"PlatformAttested\", value=true);\n\n"
         "[type==\"aikValidated\", value==false]&& \n[type==\"secureBootEnabled\", value==true] &&\n"
         "[type==\"bootDebuggingDisabled\", value==true] && \n"
-        "[type==\"notSafeMode\", value==true] => issue(type=\"PlatformAttested\", value=false);\n};\n";
-    maa_result r = eval_ok(pol, "[{\"type\":\"aikValidated\",\"value\":false},{\"type\":\"secureBootEnabled\",\"value\":true},"
-                                "{\"type\":\"bootDebuggingDisabled\",\"value\":true},{\"type\":\"notSafeMode\",\"value\":true}]");
+        "[type==\"notSafeMode\", value==true] => issue(type=\"PlatformAttested\", "
+        "value=false);\n};\n";
+    maa_result r = eval_ok(pol, "[{\"type\":\"aikValidated\",\"value\":false},{\"type\":"
+                                "\"secureBootEnabled\",\"value\":true},"
+                                "{\"type\":\"bootDebuggingDisabled\",\"value\":true},{\"type\":"
+                                "\"notSafeMode\",\"value\":true}]");
     assert_true(r.permitted);
     assert_int_equal(json_integer_value(json_object_get(r.config, "required_pcr_mask")), 15);
     assert_true(json_is_false(json_object_get(r.config, "require_valid_aik_cert")));
@@ -315,9 +334,12 @@ static void test_tpm_v10_sample(void **state)
         "version=1.0;\n\nauthorizationrules { \n    => permit();\n};\n\n\nissuancerules\n{\n"
         "[type==\"aikValidated\", value==true]&& \n[type==\"secureBootEnabled\", value==true] &&\n"
         "[type==\"bootDebuggingDisabled\", value==true] && \n"
-        "[type==\"notSafeMode\", value==true] => issue(type=\"PlatformAttested\", value=true);\n};\n";
-    maa_result r = eval_ok(pol, "[{\"type\":\"aikValidated\",\"value\":true},{\"type\":\"secureBootEnabled\",\"value\":true},"
-                                "{\"type\":\"bootDebuggingDisabled\",\"value\":true},{\"type\":\"notSafeMode\",\"value\":true}]");
+        "[type==\"notSafeMode\", value==true] => issue(type=\"PlatformAttested\", "
+        "value=true);\n};\n";
+    maa_result r = eval_ok(pol, "[{\"type\":\"aikValidated\",\"value\":true},{\"type\":"
+                                "\"secureBootEnabled\",\"value\":true},"
+                                "{\"type\":\"bootDebuggingDisabled\",\"value\":true},{\"type\":"
+                                "\"notSafeMode\",\"value\":true}]");
     assert_true(json_is_true(issued_value(&r, "PlatformAttested")));
     maa_result_free(&r);
     r = eval_ok(pol, "[{\"type\":\"aikValidated\",\"value\":true}]");
@@ -329,9 +351,9 @@ static void test_tpm_v10_sample(void **state)
 static void test_comments_and_case_insensitive_keywords(void **state)
 {
     (void)state;
-    static const char pol[] =
-        "// leading comment\nVersion= 1.0; /* block\ncomment */\nAuthorizationRules { => Permit(); // why\n};\n"
-        "IssuanceRules { => Issue(Type=\"x\", Value=TRUE); };\n";
+    static const char pol[] = "// leading comment\nVersion= 1.0; /* block\ncomment "
+                              "*/\nAuthorizationRules { => Permit(); // why\n};\n"
+                              "IssuanceRules { => Issue(Type=\"x\", Value=TRUE); };\n";
     maa_result r = eval_ok(pol, "[]");
     assert_true(r.permitted);
     assert_true(json_is_true(issued_value(&r, "x")));
@@ -341,9 +363,10 @@ static void test_comments_and_case_insensitive_keywords(void **state)
 static void test_multiple_matches_issue_one_claim_each(void **state)
 {
     (void)state;
-    maa_result r = eval_ok("version=1.0; authorizationrules { => permit(); };"
-                           "issuancerules { c:[type==\"k\"] => issue(type=\"out\", value=c.value); };",
-                           "[{\"type\":\"k\",\"value\":1},{\"type\":\"k\",\"value\":2},{\"type\":\"j\",\"value\":3}]");
+    maa_result r = eval_ok(
+        "version=1.0; authorizationrules { => permit(); };"
+        "issuancerules { c:[type==\"k\"] => issue(type=\"out\", value=c.value); };",
+        "[{\"type\":\"k\",\"value\":1},{\"type\":\"k\",\"value\":2},{\"type\":\"j\",\"value\":3}]");
     assert_int_equal(count_issued(&r, "out"), 2);
     maa_result_free(&r);
 }
@@ -352,7 +375,8 @@ static void test_malformed_claims_are_refused(void **state)
 {
     (void)state;
     maa_policy *p = parse_ok("version=1.0; authorizationrules { => permit(); };");
-    const char *bad[] = {"{}", "[1]", "[{\"value\":1}]", "[{\"type\":\"a\"}]", "[{\"type\":\"a\",\"value\":1,\"issuer\":5}]"};
+    const char *bad[] = {"{}", "[1]", "[{\"value\":1}]", "[{\"type\":\"a\"}]",
+                         "[{\"type\":\"a\",\"value\":1,\"issuer\":5}]"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_t *c = load(bad[i]);
         maa_result r = {.permitted = 42};

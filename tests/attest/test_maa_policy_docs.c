@@ -24,10 +24,16 @@ static char *read_policy(const char *name)
 static void test_documented_policies_parse(void **state)
 {
     (void)state;
-    static const struct { const char *file; maa_version v; } files[] = {
-        {"tpm_v12_sample.txt", MAA_VERSION_1_2},  {"tpm_v12_pcrs.txt", MAA_VERSION_1_2},
-        {"vbs_v12.txt", MAA_VERSION_1_2},         {"issue_all_v12.txt", MAA_VERSION_1_2},
-        {"policy_v12_sample.txt", MAA_VERSION_1_2}, {"sgx_default_v11.txt", MAA_VERSION_1_1},
+    static const struct {
+        const char *file;
+        maa_version v;
+    } files[] = {
+        {"tpm_v12_sample.txt", MAA_VERSION_1_2},
+        {"tpm_v12_pcrs.txt", MAA_VERSION_1_2},
+        {"vbs_v12.txt", MAA_VERSION_1_2},
+        {"issue_all_v12.txt", MAA_VERSION_1_2},
+        {"policy_v12_sample.txt", MAA_VERSION_1_2},
+        {"sgx_default_v11.txt", MAA_VERSION_1_1},
         {"author_sign_corrected.txt", MAA_VERSION_1_0},
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
@@ -46,20 +52,26 @@ static void test_documented_policies_parse(void **state)
 /* An "events" claim as the service gives it: JSON text of the TCG event log. */
 static char *events_claims(const char *secure_boot, int ci2, int bitlocker2, const char *elam_path)
 {
-    json_t *tb12 = json_pack("{s:b, s:{s:i}}", "EVENT_CODEINTEGRITY", 1, "EVENT_BITLOCKER_UNLOCK", "Value", 0);
-    json_t *tb19 = json_pack("{s:b, s:{s:i}}", "EVENT_CODEINTEGRITY", ci2, "EVENT_BITLOCKER_UNLOCK", "Value", bitlocker2);
+    json_t *tb12 =
+        json_pack("{s:b, s:{s:i}}", "EVENT_CODEINTEGRITY", 1, "EVENT_BITLOCKER_UNLOCK", "Value", 0);
+    json_t *tb19 = json_pack("{s:b, s:{s:i}}", "EVENT_CODEINTEGRITY", ci2, "EVENT_BITLOCKER_UNLOCK",
+                             "Value", bitlocker2);
     if (elam_path)
-        json_object_set_new(tb12, "EVENT_LOADEDMODULE_AGGREGATION",
-                            json_pack("[{s:b, s:s}]", "EVENT_IMAGEVALIDATED", 1, "EVENT_FILEPATH", elam_path));
-    json_t *log = json_pack("{s:[{s:s, s:{s:s, s:s, s:s}}, {s:s, s:i, s:{s:o}}, {s:s, s:i, s:{s:o}}]}", "Events",
-                            "EventTypeString", "EV_EFI_VARIABLE_DRIVER_CONFIG", "ProcessedData", "VariableGuid",
-                            "8BE4DF61-93CA-11D2-AA0D-00E098032B8C", "UnicodeName", "SecureBoot", "VariableData", secure_boot,
-                            "EventTypeString", "EV_EVENT_TAG", "PcrIndex", 12, "ProcessedData", "EVENT_TRUSTBOUNDARY", tb12,
-                            "EventTypeString", "EV_EVENT_TAG", "PcrIndex", 19, "ProcessedData", "EVENT_TRUSTBOUNDARY", tb19);
+        json_object_set_new(
+            tb12, "EVENT_LOADEDMODULE_AGGREGATION",
+            json_pack("[{s:b, s:s}]", "EVENT_IMAGEVALIDATED", 1, "EVENT_FILEPATH", elam_path));
+    json_t *log =
+        json_pack("{s:[{s:s, s:{s:s, s:s, s:s}}, {s:s, s:i, s:{s:o}}, {s:s, s:i, s:{s:o}}]}",
+                  "Events", "EventTypeString", "EV_EFI_VARIABLE_DRIVER_CONFIG", "ProcessedData",
+                  "VariableGuid", "8BE4DF61-93CA-11D2-AA0D-00E098032B8C", "UnicodeName",
+                  "SecureBoot", "VariableData", secure_boot, "EventTypeString", "EV_EVENT_TAG",
+                  "PcrIndex", 12, "ProcessedData", "EVENT_TRUSTBOUNDARY", tb12, "EventTypeString",
+                  "EV_EVENT_TAG", "PcrIndex", 19, "ProcessedData", "EVENT_TRUSTBOUNDARY", tb19);
     assert_non_null(log);
     char *text = json_dumps(log, JSON_COMPACT);
-    json_t *claims = json_pack("[{s:s, s:s, s:s}, {s:s, s:b, s:s}]", "type", "events", "value", text, "issuer",
-                               "AttestationService", "type", "aikValidated", "value", 1, "issuer", "AttestationService");
+    json_t *claims = json_pack("[{s:s, s:s, s:s}, {s:s, s:b, s:s}]", "type", "events", "value",
+                               text, "issuer", "AttestationService", "type", "aikValidated",
+                               "value", 1, "issuer", "AttestationService");
     char *out = json_dumps(claims, JSON_COMPACT);
     free(text);
     json_decref(log);
@@ -78,8 +90,10 @@ static void test_tpm_v12_sample_healthy_boot(void **state)
     assert_true(json_is_true(issued_value(&r, "SecureBootEnabled")));
     assert_int_equal(count_issued(&r, "CodeIntegrityEnabled"), 1);
     assert_true(json_is_true(issued_value(&r, "CodeIntegrityEnabled")));
-    assert_true(json_is_true(issued_value(&r, "BitlockerStatus"))); /* first non-zero unlock value exists */
-    assert_true(json_is_true(issued_value(&r, "ELAMDriverLoaded"))); /* path compared ignoring case */
+    assert_true(
+        json_is_true(issued_value(&r, "BitlockerStatus"))); /* first non-zero unlock value exists */
+    assert_true(
+        json_is_true(issued_value(&r, "ELAMDriverLoaded"))); /* path compared ignoring case */
     maa_result_free(&r);
     free(claims);
     free(policy);
@@ -95,7 +109,7 @@ static void test_tpm_v12_sample_weak_boot(void **state)
     assert_int_equal(count_issued(&r, "CodeIntegrityEnabled"), 1);
     assert_true(json_is_false(issued_value(&r, "CodeIntegrityEnabled"))); /* one event says false */
     assert_int_equal(count_issued(&r, "BitlockerStatus"), 1);
-    assert_true(json_is_false(issued_value(&r, "BitlockerStatus")));    /* every unlock value is 0 */
+    assert_true(json_is_false(issued_value(&r, "BitlockerStatus"))); /* every unlock value is 0 */
     maa_result_free(&r);
     free(claims);
     free(policy);
@@ -108,11 +122,14 @@ static void test_vbs_policy_authorization(void **state)
     static const char good[] =
         "[{\"type\":\"vsmReportPresent\",\"value\":true},"
         "{\"type\":\"enclaveAuthorId\",\"value\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"},"
-        "{\"type\":\"enclaveImageId\",\"value\":\"AQEAAAAAAAAAAAAAAAAAAA\"},{\"type\":\"enclaveSvn\",\"value\":0}]";
+        "{\"type\":\"enclaveImageId\",\"value\":\"AQEAAAAAAAAAAAAAAAAAAA\"},{\"type\":"
+        "\"enclaveSvn\",\"value\":0}]";
     maa_result r = eval_ok(policy, good);
     assert_true(r.permitted);
     maa_result_free(&r);
-    r = eval_ok(policy, "[{\"type\":\"vsmReportPresent\",\"value\":true},{\"type\":\"enclaveSvn\",\"value\":0}]");
+    r = eval_ok(
+        policy,
+        "[{\"type\":\"vsmReportPresent\",\"value\":true},{\"type\":\"enclaveSvn\",\"value\":0}]");
     assert_false(r.permitted);
     maa_result_free(&r);
     free(policy);

@@ -4,7 +4,8 @@
 static void test_unknown_action(void **state)
 {
     (void)state;
-    parse_fails("version=1.0;\nauthorizationrules {\n  => allow();\n};", "line 3, column 6", "unknown action 'allow'");
+    parse_fails("version=1.0;\nauthorizationrules {\n  => allow();\n};", "line 3, column 6",
+                "unknown action 'allow'");
 }
 
 static void test_missing_semicolon_after_rule(void **state)
@@ -17,19 +18,20 @@ static void test_missing_semicolon_after_rule(void **state)
 static void test_unterminated_string(void **state)
 {
     (void)state;
-    parse_fails("version=1.0;\nauthorizationrules {\n  [type==\"abc] => permit();\n};", "line 3, column 10",
-                "unterminated string");
+    parse_fails("version=1.0;\nauthorizationrules {\n  [type==\"abc] => permit();\n};",
+                "line 3, column 10", "unterminated string");
 }
 
 static void test_ordering_operator_on_string(void **state)
 {
     (void)state;
-    parse_fails("version=1.0;\nauthorizationrules {\n  [type==\"a\", value < \"b\"] => permit();\n};",
-                "line 3, column 21", "string values only allow == and !=");
-    parse_fails("version=1.0;\nauthorizationrules {\n  [issuer >= \"b\"] => permit();\n};", "line 3, column 11",
-                "'issuer' compares strings");
-    parse_fails("version=1.0;\nauthorizationrules {\n  [value > true] => permit();\n};", "line 3, column 10",
-                "boolean values only allow");
+    parse_fails(
+        "version=1.0;\nauthorizationrules {\n  [type==\"a\", value < \"b\"] => permit();\n};",
+        "line 3, column 21", "string values only allow == and !=");
+    parse_fails("version=1.0;\nauthorizationrules {\n  [issuer >= \"b\"] => permit();\n};",
+                "line 3, column 11", "'issuer' compares strings");
+    parse_fails("version=1.0;\nauthorizationrules {\n  [value > true] => permit();\n};",
+                "line 3, column 10", "boolean values only allow");
 }
 
 static void test_configurationrules_needs_v11(void **state)
@@ -43,12 +45,13 @@ static void test_configurationrules_needs_v11(void **state)
 static void test_permit_not_allowed_in_issuancerules(void **state)
 {
     (void)state;
-    parse_fails("version=1.0;\nauthorizationrules { => permit(); };\nissuancerules {\n    => permit();\n};",
-                "line 4, column 8", "permit() is not allowed in issuancerules");
-    parse_fails("version=1.0;\nauthorizationrules { => issue(type=\"a\", value=1); };", "line 2, column 25",
-                "issue() is not allowed in authorizationrules");
-    parse_fails("version=1.1;\nconfigurationrules { => add(type=\"a\", value=1); };", "line 2, column 25",
-                "add() is not allowed in configurationrules");
+    parse_fails(
+        "version=1.0;\nauthorizationrules { => permit(); };\nissuancerules {\n    => permit();\n};",
+        "line 4, column 8", "permit() is not allowed in issuancerules");
+    parse_fails("version=1.0;\nauthorizationrules { => issue(type=\"a\", value=1); };",
+                "line 2, column 25", "issue() is not allowed in authorizationrules");
+    parse_fails("version=1.1;\nconfigurationrules { => add(type=\"a\", value=1); };",
+                "line 2, column 25", "add() is not allowed in configurationrules");
 }
 
 static void test_functions_need_v12(void **state)
@@ -62,15 +65,17 @@ static void test_functions_need_v12(void **state)
 static void test_not_operator_needs_v12(void **state)
 {
     (void)state;
-    parse_fails("version=1.1;\nauthorizationrules {\n  ![type==\"x\"] => permit();\n};", "line 3, column 3",
-                "'!' (claim absent) needs 'version=1.2;'");
+    parse_fails("version=1.1;\nauthorizationrules {\n  ![type==\"x\"] => permit();\n};",
+                "line 3, column 3", "'!' (claim absent) needs 'version=1.2;'");
 }
 
 static void test_unsupported_version(void **state)
 {
     (void)state;
-    parse_fails("version=2.0;\nauthorizationrules { => permit(); };", "line 1, column 9", "unsupported policy version 2.0");
-    parse_fails("authorizationrules { => permit(); };", "line 1, column 1", "starts with 'version=1.0;'");
+    parse_fails("version=2.0;\nauthorizationrules { => permit(); };", "line 1, column 9",
+                "unsupported policy version 2.0");
+    parse_fails("authorizationrules { => permit(); };", "line 1, column 1",
+                "starts with 'version=1.0;'");
     parse_fails("", "line 1, column 1", "starts with 'version");
 }
 
@@ -79,7 +84,8 @@ static void test_unsupported_version(void **state)
 static void test_doc_typo_single_equals_in_condition(void **state)
 {
     (void)state;
-    parse_fails("version=1.0;\nauthorizationrules\n{\n   c:[type=\"secureBootEnables\", issuer==\"AttestationService\"]=> permit()\n};",
+    parse_fails("version=1.0;\nauthorizationrules\n{\n   c:[type=\"secureBootEnables\", "
+                "issuer==\"AttestationService\"]=> permit()\n};",
                 "line 4, column 11", "a condition compares with '==' or '!='");
 }
 
@@ -87,15 +93,17 @@ static void test_doc_typo_single_equals_in_condition(void **state)
 static void test_typographic_quotes(void **state)
 {
     (void)state;
-    parse_fails("Version= 1.0;\nauthorizationrules\n{\n\tc:[type==\xe2\x80\x9d$is-debuggable\xe2\x80\x9d] => permit();\n};",
-                "line 4, column 11", "use a straight double quote");
+    parse_fails(
+        "Version= 1.0;\nauthorizationrules\n{\n\tc:[type==\xe2\x80\x9d$is-debuggable\xe2\x80\x9d] "
+        "=> permit();\n};",
+        "line 4, column 11", "use a straight double quote");
 }
 
 static void test_missing_arrow(void **state)
 {
     (void)state;
-    parse_fails("version=1.0;\nauthorizationrules {\n  [type==\"a\"] permit();\n};", "line 3, column 15",
-                "expected '=>' after the condition");
+    parse_fails("version=1.0;\nauthorizationrules {\n  [type==\"a\"] permit();\n};",
+                "line 3, column 15", "expected '=>' after the condition");
 }
 
 static void test_unknown_identifier(void **state)
@@ -104,8 +112,9 @@ static void test_unknown_identifier(void **state)
     parse_fails("version=1.0;\nauthorizationrules { => permit(); };\nissuancerules {\n"
                 "  => issue(type=\"a\", value=d.value);\n};",
                 "line 4, column 28", "'d' is not an identifier of an earlier condition");
-    parse_fails("version=1.0;\nauthorizationrules {\n  c:[type==\"a\", value==c.value] => permit();\n};",
-                "line 3, column 24", "'c' is not an identifier");
+    parse_fails(
+        "version=1.0;\nauthorizationrules {\n  c:[type==\"a\", value==c.value] => permit();\n};",
+        "line 3, column 24", "'c' is not an identifier");
 }
 
 static void test_structure_errors(void **state)
@@ -114,10 +123,14 @@ static void test_structure_errors(void **state)
     parse_fails("version=1.0;\nissuancerules { };", "line 2, column 19", "no authorizationrules");
     parse_fails("version=1.0;\nissuancerules { };\nauthorizationrules { };", "line 3, column 1",
                 "authorizationrules must come before issuancerules");
-    parse_fails("version=1.0;\nauthorizationrules { };\nauthorizationrules { };", "line 3, column 1", "appears twice");
-    parse_fails("version=1.0;\nauthorizationrules { }\n", "line 3, column 1", "expected ';' after the section");
-    parse_fails("version=1.0;\nauthorizationrules { => permit(); };\nfoo", "line 3, column 1", "expected a section");
-    parse_fails("version=1.0;\nauthorizationrules { => permit();", "line 2, column 34", "needs a closing '}'");
+    parse_fails("version=1.0;\nauthorizationrules { };\nauthorizationrules { };",
+                "line 3, column 1", "appears twice");
+    parse_fails("version=1.0;\nauthorizationrules { }\n", "line 3, column 1",
+                "expected ';' after the section");
+    parse_fails("version=1.0;\nauthorizationrules { => permit(); };\nfoo", "line 3, column 1",
+                "expected a section");
+    parse_fails("version=1.0;\nauthorizationrules { => permit();", "line 2, column 34",
+                "needs a closing '}'");
     parse_fails("version=1.0;\n/* open", "line 2, column 1", "unterminated /* comment");
 }
 
@@ -128,32 +141,39 @@ static void test_action_argument_errors(void **state)
     parse_fails("version=1.2;\nauthorizationrules { => permit(); };\nissuancerules {\n"
                 "[type==\"a\"] => issue(\"PlatformAttested\", value=true);\n};",
                 "line 4, column 22", "expected type=\"...\" or value=...");
-    parse_fails("version=1.0;\nauthorizationrules { => permit(); };\nissuancerules { => issue(type=\"a\"); };",
+    parse_fails("version=1.0;\nauthorizationrules { => permit(); };\nissuancerules { => "
+                "issue(type=\"a\"); };",
                 "line 3, column 34", "needs both type=");
-    parse_fails("version=1.0;\nauthorizationrules { => permit(1); };", "line 2, column 32", "take no arguments");
-    parse_fails("version=1.0;\nauthorizationrules { => permit(); };\nissuancerules { => issue(type=\"\", value=1); };",
+    parse_fails("version=1.0;\nauthorizationrules { => permit(1); };", "line 2, column 32",
+                "take no arguments");
+    parse_fails("version=1.0;\nauthorizationrules { => permit(); };\nissuancerules { => "
+                "issue(type=\"\", value=1); };",
                 "line 3, column 31", "must not be empty");
 }
 
 static void test_bad_literals(void **state)
 {
     (void)state;
-    parse_fails("version=1.0;\nauthorizationrules { [value==99999999999999999999] => permit(); };", "line 2, column 30",
-                "does not fit in 64 bits");
-    parse_fails("version=1.0;\nauthorizationrules { [type==\"a\\q\"] => permit(); };", "line 2, column 31", "unknown escape");
-    parse_fails("version=1.0;\nauthorizationrules { [type==\"a\xff\"] => permit(); };", "line 2, column 29",
-                "not valid UTF-8");
-    parse_fails("version=1.0;\nauthorizationrules { [type==5] => permit(); };", "line 2, column 27", "quote the value");
-    parse_fails("version=1.0;\nauthorizationrules { [type==\"a\"] & [type==\"b\"] => permit(); };", "line 2, column 34",
-                "joined with '&&'");
+    parse_fails("version=1.0;\nauthorizationrules { [value==99999999999999999999] => permit(); };",
+                "line 2, column 30", "does not fit in 64 bits");
+    parse_fails("version=1.0;\nauthorizationrules { [type==\"a\\q\"] => permit(); };",
+                "line 2, column 31", "unknown escape");
+    parse_fails("version=1.0;\nauthorizationrules { [type==\"a\xff\"] => permit(); };",
+                "line 2, column 29", "not valid UTF-8");
+    parse_fails("version=1.0;\nauthorizationrules { [type==5] => permit(); };", "line 2, column 27",
+                "quote the value");
+    parse_fails("version=1.0;\nauthorizationrules { [type==\"a\"] & [type==\"b\"] => permit(); };",
+                "line 2, column 34", "joined with '&&'");
 }
 
 static void test_function_arity(void **state)
 {
     (void)state;
-    parse_fails("version=1.2;\nauthorizationrules { => permit(); };\nissuancerules { => issue(type=\"a\", value=JmesPath(\"{}\")); };",
+    parse_fails("version=1.2;\nauthorizationrules { => permit(); };\nissuancerules { => "
+                "issue(type=\"a\", value=JmesPath(\"{}\")); };",
                 "line 3, column 42", "JmesPath takes 2 argument(s), not 1");
-    parse_fails("version=1.2;\nauthorizationrules { => permit(); };\nissuancerules { => issue(type=\"a\", value=Foo(1)); };",
+    parse_fails("version=1.2;\nauthorizationrules { => permit(); };\nissuancerules { => "
+                "issue(type=\"a\", value=Foo(1)); };",
                 "line 3, column 42", "unknown function 'Foo'");
 }
 

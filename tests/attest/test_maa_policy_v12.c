@@ -2,16 +2,20 @@
  * the ones claim-rule-functions.md and policy-version-1-2.md give for their examples. */
 #include "maa_test_util.h"
 
-#define V12(issuance) "version=1.2;\nauthorizationrules { => permit(); };\nissuancerules {\n" issuance "\n};\n"
+#define V12(issuance)                                                                              \
+    "version=1.2;\nauthorizationrules { => permit(); };\nissuancerules {\n" issuance "\n};\n"
 
 static void test_jmespath_literal_arguments(void **state)
 {
     (void)state;
     /* "=>add(type="JmesPathResult", value=JmesPath("{\"foo\": \"bar\"}", "foo"));" -> "bar" */
-    maa_result r = eval_ok(V12("=>add(type=\"JmesPathResult\", value=JmesPath(\"{\\\"foo\\\": \\\"bar\\\"}\", \"foo\"));\n"
-                               "c:[type==\"JmesPathResult\"] => issue(type=\"raw\", value=c.value);\n"
-                               "c:[type==\"JmesPathResult\"] => issue(type=\"decoded\", value=JsonToClaimValue(c.value));"),
-                           "[]");
+    maa_result r =
+        eval_ok(V12("=>add(type=\"JmesPathResult\", value=JmesPath(\"{\\\"foo\\\": \\\"bar\\\"}\", "
+                    "\"foo\"));\n"
+                    "c:[type==\"JmesPathResult\"] => issue(type=\"raw\", value=c.value);\n"
+                    "c:[type==\"JmesPathResult\"] => issue(type=\"decoded\", "
+                    "value=JsonToClaimValue(c.value));"),
+                "[]");
     /* The function returns JSON text; JsonToClaimValue turns it into the claim value. */
     assert_string_equal(json_string_value(issued_value(&r, "raw")), "\"bar\"");
     assert_string_equal(json_string_value(issued_value(&r, "decoded")), "bar");
@@ -21,10 +25,11 @@ static void test_jmespath_literal_arguments(void **state)
 static void test_jmespath_arguments_from_claims(void **state)
 {
     (void)state;
-    maa_result r = eval_ok(V12("c1:[type==\"JsonData\"] && c2:[type==\"JmesPathQuery\"] =>\n"
-                               "issue(type=\"JmesPathResult\", value=JmesPath(c1.value, c2.value));"),
-                           "[{\"type\":\"JsonData\",\"value\":\"{\\\"values\\\": [0,1,2,3,4]}\"},"
-                           "{\"type\":\"JmesPathQuery\",\"value\":\"values[2]\"}]");
+    maa_result r =
+        eval_ok(V12("c1:[type==\"JsonData\"] && c2:[type==\"JmesPathQuery\"] =>\n"
+                    "issue(type=\"JmesPathResult\", value=JmesPath(c1.value, c2.value));"),
+                "[{\"type\":\"JsonData\",\"value\":\"{\\\"values\\\": [0,1,2,3,4]}\"},"
+                "{\"type\":\"JmesPathQuery\",\"value\":\"values[2]\"}]");
     assert_string_equal(json_string_value(issued_value(&r, "JmesPathResult")), "2");
     maa_result_free(&r);
 }
@@ -32,30 +37,38 @@ static void test_jmespath_arguments_from_claims(void **state)
 static void test_json_to_claim_value_scalars(void **state)
 {
     (void)state;
-    maa_result r = eval_ok(V12("c:[type==\"JsonIntegerData\"] => issue(type=\"IntegerResult\", value=JsonToClaimValue(c.value));\n"
-                               "c:[type==\"JsonBooleanData\"] => issue(type=\"BooleanResult\", value=JsonToClaimValue(c.value));\n"
-                               "c:[type==\"JsonStringData\"] => issue(type=\"StringResult\", value=JsonToClaimValue(c.value));"),
-                           "[{\"type\":\"JsonIntegerData\",\"value\":\"100\"},{\"type\":\"JsonBooleanData\",\"value\":\"true\"},"
+    maa_result r = eval_ok(V12("c:[type==\"JsonIntegerData\"] => issue(type=\"IntegerResult\", "
+                               "value=JsonToClaimValue(c.value));\n"
+                               "c:[type==\"JsonBooleanData\"] => issue(type=\"BooleanResult\", "
+                               "value=JsonToClaimValue(c.value));\n"
+                               "c:[type==\"JsonStringData\"] => issue(type=\"StringResult\", "
+                               "value=JsonToClaimValue(c.value));"),
+                           "[{\"type\":\"JsonIntegerData\",\"value\":\"100\"},{\"type\":"
+                           "\"JsonBooleanData\",\"value\":\"true\"},"
                            "{\"type\":\"JsonStringData\",\"value\":\"\\\"abc\\\"\"}]");
     assert_int_equal(json_integer_value(issued_value(&r, "IntegerResult")), 100);
     assert_true(json_is_true(issued_value(&r, "BooleanResult")));
     assert_string_equal(json_string_value(issued_value(&r, "StringResult")), "abc");
-    assert_string_equal(json_string_value(json_object_get(issued(&r, "IntegerResult", 0), "valueType")), "Integer");
+    assert_string_equal(
+        json_string_value(json_object_get(issued(&r, "IntegerResult", 0), "valueType")), "Integer");
     maa_result_free(&r);
 }
 
 static void test_json_to_claim_value_array_and_null(void **state)
 {
     (void)state;
-    maa_result r = eval_ok(V12("c:[type==\"JsonData\"] => issue(type=\"Result\", value=JsonToClaimValue(c.value));"),
-                           "[{\"type\":\"JsonData\",\"value\":\"[0, \\\"abc\\\", true]\"}]");
+    maa_result r = eval_ok(
+        V12("c:[type==\"JsonData\"] => issue(type=\"Result\", value=JsonToClaimValue(c.value));"),
+        "[{\"type\":\"JsonData\",\"value\":\"[0, \\\"abc\\\", true]\"}]");
     assert_int_equal(count_issued(&r, "Result"), 3); /* one claim per array entry */
     assert_int_equal(json_integer_value(json_object_get(issued(&r, "Result", 0), "value")), 0);
-    assert_string_equal(json_string_value(json_object_get(issued(&r, "Result", 1), "value")), "abc");
+    assert_string_equal(json_string_value(json_object_get(issued(&r, "Result", 1), "value")),
+                        "abc");
     assert_true(json_is_true(json_object_get(issued(&r, "Result", 2), "value")));
     maa_result_free(&r);
-    r = eval_ok(V12("c:[type==\"JsonData\"] => issue(type=\"Result\", value=JsonToClaimValue(c.value));"),
-                "[{\"type\":\"JsonData\",\"value\":\"null\"}]");
+    r = eval_ok(
+        V12("c:[type==\"JsonData\"] => issue(type=\"Result\", value=JsonToClaimValue(c.value));"),
+        "[{\"type\":\"JsonData\",\"value\":\"null\"}]");
     assert_int_equal(json_array_size(r.issued), 0); /* an empty claim is a no-op */
     maa_result_free(&r);
 }
@@ -64,7 +77,8 @@ static void test_json_to_claim_value_rejects_objects_and_fractions(void **state)
 {
     (void)state;
     const char *bad[] = {"{\\\"a\\\":1}", "1.5", "[[1]]", "not json"};
-    maa_policy *p = parse_ok(V12("c:[type==\"J\"] => issue(type=\"R\", value=JsonToClaimValue(c.value));"));
+    maa_policy *p =
+        parse_ok(V12("c:[type==\"J\"] => issue(type=\"R\", value=JsonToClaimValue(c.value));"));
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char buf[128];
         snprintf(buf, sizeof buf, "[{\"type\":\"J\",\"value\":\"%s\"}]", bad[i]);
@@ -83,10 +97,12 @@ static void test_json_to_claim_value_rejects_objects_and_fractions(void **state)
 static void test_is_subset_of(void **state)
 {
     (void)state;
-    const char *pol = V12("c1:[type == \"Subset\"] && c2:[type==\"Superset\"] => issue(type=\"IsSubset\", value=IsSubsetOf(c1.value, c2.value));");
-    maa_result r = eval_ok(pol, "[{\"type\":\"Subset\",\"value\":\"abc\"},{\"type\":\"Subset\",\"value\":100},"
-                                "{\"type\":\"Superset\",\"value\":true},{\"type\":\"Superset\",\"value\":\"abc\"},"
-                                "{\"type\":\"Superset\",\"value\":100}]");
+    const char *pol = V12("c1:[type == \"Subset\"] && c2:[type==\"Superset\"] => "
+                          "issue(type=\"IsSubset\", value=IsSubsetOf(c1.value, c2.value));");
+    maa_result r = eval_ok(
+        pol, "[{\"type\":\"Subset\",\"value\":\"abc\"},{\"type\":\"Subset\",\"value\":100},"
+             "{\"type\":\"Superset\",\"value\":true},{\"type\":\"Superset\",\"value\":\"abc\"},"
+             "{\"type\":\"Superset\",\"value\":100}]");
     assert_int_equal(count_issued(&r, "IsSubset"), 1);
     assert_true(json_is_true(issued_value(&r, "IsSubset")));
     maa_result_free(&r);
@@ -99,10 +115,12 @@ static void test_is_subset_of(void **state)
 static void test_append_string_and_negate_bool(void **state)
 {
     (void)state;
-    maa_result r = eval_ok(V12("c1:[type==\"String1\"] && c2:[type==\"String2\"] => issue(type=\"Result\", value=AppendString(c1.value, c2.value));\n"
-                               "c:[type==\"Input\"] => issue(type=\"Negated\", value=NegateBool(c.value));"),
-                           "[{\"type\":\"String1\",\"value\":\"abc\"},{\"type\":\"String2\",\"value\":\"xyz\"},"
-                           "{\"type\":\"Input\",\"value\":true}]");
+    maa_result r = eval_ok(
+        V12("c1:[type==\"String1\"] && c2:[type==\"String2\"] => issue(type=\"Result\", "
+            "value=AppendString(c1.value, c2.value));\n"
+            "c:[type==\"Input\"] => issue(type=\"Negated\", value=NegateBool(c.value));"),
+        "[{\"type\":\"String1\",\"value\":\"abc\"},{\"type\":\"String2\",\"value\":\"xyz\"},"
+        "{\"type\":\"Input\",\"value\":true}]");
     assert_string_equal(json_string_value(issued_value(&r, "Result")), "abcxyz");
     assert_true(json_is_false(issued_value(&r, "Negated")));
     maa_result_free(&r);
@@ -111,9 +129,11 @@ static void test_append_string_and_negate_bool(void **state)
 static void test_contains_only_value(void **state)
 {
     (void)state;
-    const char *pol = V12("c:[type==\"Set\"] => issue(type=\"Result\", value=ContainsOnlyValue(c.value, 100));\n"
-                          "![type==\"Set\"] => issue(type=\"Result\", value=ContainsOnlyValue(\"x\", 100));");
-    maa_result r = eval_ok(pol, "[{\"type\":\"Set\",\"value\":100},{\"type\":\"Set\",\"value\":101}]");
+    const char *pol =
+        V12("c:[type==\"Set\"] => issue(type=\"Result\", value=ContainsOnlyValue(c.value, 100));\n"
+            "![type==\"Set\"] => issue(type=\"Result\", value=ContainsOnlyValue(\"x\", 100));");
+    maa_result r =
+        eval_ok(pol, "[{\"type\":\"Set\",\"value\":100},{\"type\":\"Set\",\"value\":101}]");
     assert_true(json_is_false(issued_value(&r, "Result")));
     maa_result_free(&r);
     r = eval_ok(pol, "[{\"type\":\"Set\",\"value\":100},{\"type\":\"Set\",\"value\":100}]");
@@ -127,9 +147,11 @@ static void test_absent_claim_condition(void **state)
     (void)state;
     const char *pol = V12("![type==\"Claim3\"] => add(type=\"Claim3\", value=300);\n"
                           "c:[type==\"Claim3\"] => issue(claim=c);");
-    maa_result r = eval_ok(pol, "[{\"type\":\"Claim1\",\"value\":100},{\"type\":\"Claim2\",\"value\":200}]");
+    maa_result r =
+        eval_ok(pol, "[{\"type\":\"Claim1\",\"value\":100},{\"type\":\"Claim2\",\"value\":200}]");
     assert_int_equal(json_integer_value(issued_value(&r, "Claim3")), 300);
-    assert_string_equal(json_string_value(json_object_get(issued(&r, "Claim3", 0), "issuer")), "AttestationPolicy");
+    assert_string_equal(json_string_value(json_object_get(issued(&r, "Claim3", 0), "issuer")),
+                        "AttestationPolicy");
     maa_result_free(&r);
     r = eval_ok(pol, "[{\"type\":\"Claim3\",\"value\":1}]");
     assert_int_equal(count_issued(&r, "Claim3"), 1);
@@ -142,18 +164,25 @@ static void test_runtime_keys_with_jmespath(void **state)
 {
     (void)state;
     const char *pol = V12(
-        "c:[type==\"x-ms-runtime\"] => issue(type=\"kid\", value=JsonToClaimValue(JmesPath(c.value, \"keys[0].kid\")));\n"
-        "c:[type==\"x-ms-runtime\"] => issue(type=\"rsa-kids\", value=JsonToClaimValue(JmesPath(c.value, \"keys[?kty == 'RSA'].kid\")));\n"
-        "c:[type==\"x-ms-runtime\"] => issue(type=\"nkeys\", value=JsonToClaimValue(JmesPath(c.value, \"length(keys)\")));\n"
-        "c:[type==\"x-ms-runtime\"] => issue(type=\"vm\", value=JsonToClaimValue(JmesPath(c.value, \"\\\"vm-configuration\\\".\\\"secure-boot\\\"\")));\n"
-        "c:[type==\"x-ms-runtime\"] => issue(type=\"missing\", value=JsonToClaimValue(JmesPath(c.value, \"keys[5].kid\")));");
-    maa_result r = eval_ok(pol, "[{\"type\":\"x-ms-runtime\",\"issuer\":\"AttestationService\",\"value\":"
-                                "{\"keys\":[{\"kid\":\"HCLTransferKey\",\"kty\":\"RSA\",\"key_ops\":[\"encrypt\"]},"
-                                "{\"kid\":\"ec1\",\"kty\":\"EC\"},{\"kid\":\"rsa2\",\"kty\":\"RSA\"}],"
-                                "\"vm-configuration\":{\"secure-boot\":true}}}]");
+        "c:[type==\"x-ms-runtime\"] => issue(type=\"kid\", "
+        "value=JsonToClaimValue(JmesPath(c.value, \"keys[0].kid\")));\n"
+        "c:[type==\"x-ms-runtime\"] => issue(type=\"rsa-kids\", "
+        "value=JsonToClaimValue(JmesPath(c.value, \"keys[?kty == 'RSA'].kid\")));\n"
+        "c:[type==\"x-ms-runtime\"] => issue(type=\"nkeys\", "
+        "value=JsonToClaimValue(JmesPath(c.value, \"length(keys)\")));\n"
+        "c:[type==\"x-ms-runtime\"] => issue(type=\"vm\", value=JsonToClaimValue(JmesPath(c.value, "
+        "\"\\\"vm-configuration\\\".\\\"secure-boot\\\"\")));\n"
+        "c:[type==\"x-ms-runtime\"] => issue(type=\"missing\", "
+        "value=JsonToClaimValue(JmesPath(c.value, \"keys[5].kid\")));");
+    maa_result r = eval_ok(
+        pol, "[{\"type\":\"x-ms-runtime\",\"issuer\":\"AttestationService\",\"value\":"
+             "{\"keys\":[{\"kid\":\"HCLTransferKey\",\"kty\":\"RSA\",\"key_ops\":[\"encrypt\"]},"
+             "{\"kid\":\"ec1\",\"kty\":\"EC\"},{\"kid\":\"rsa2\",\"kty\":\"RSA\"}],"
+             "\"vm-configuration\":{\"secure-boot\":true}}}]");
     assert_string_equal(json_string_value(issued_value(&r, "kid")), "HCLTransferKey");
     assert_int_equal(count_issued(&r, "rsa-kids"), 2);
-    assert_string_equal(json_string_value(json_object_get(issued(&r, "rsa-kids", 1), "value")), "rsa2");
+    assert_string_equal(json_string_value(json_object_get(issued(&r, "rsa-kids", 1), "value")),
+                        "rsa2");
     assert_int_equal(json_integer_value(issued_value(&r, "nkeys")), 3);
     assert_true(json_is_true(issued_value(&r, "vm")));
     assert_null(issued(&r, "missing", 0));
@@ -164,11 +193,16 @@ static void test_runtime_keys_with_jmespath(void **state)
  * written as issuer==). */
 static const char secure_boot_policy[] =
     "version=1.2;\n\nauthorizationrules { \n  => permit();\n};\n\n\nissuancerules\n{\n\n"
-    "c:[type == \"events\", issuer==\"AttestationService\"] => add(type = \"efiConfigVariables\", value = JmesPath(c.value, "
-    "\"Events[?EventTypeString == 'EV_EFI_VARIABLE_DRIVER_CONFIG' && ProcessedData.VariableGuid == '8BE4DF61-93CA-11D2-AA0D-00E098032B8C']\"));\n\n"
-    "c:[type==\"efiConfigVariables\", issuer==\"AttestationPolicy\"]=> issue(type = \"secureBootEnabled\", value = JsonToClaimValue(JmesPath(c.value, "
-    "\"[?ProcessedData.UnicodeName == 'SecureBoot'] | length(@) == `1` && @[0].ProcessedData.VariableData == 'AQ'\")));\n"
-    "![type==\"secureBootEnabled\", issuer==\"AttestationPolicy\"] => issue(type=\"secureBootEnabled\", value=false);\n\n};\n";
+    "c:[type == \"events\", issuer==\"AttestationService\"] => add(type = \"efiConfigVariables\", "
+    "value = JmesPath(c.value, "
+    "\"Events[?EventTypeString == 'EV_EFI_VARIABLE_DRIVER_CONFIG' && ProcessedData.VariableGuid == "
+    "'8BE4DF61-93CA-11D2-AA0D-00E098032B8C']\"));\n\n"
+    "c:[type==\"efiConfigVariables\", issuer==\"AttestationPolicy\"]=> issue(type = "
+    "\"secureBootEnabled\", value = JsonToClaimValue(JmesPath(c.value, "
+    "\"[?ProcessedData.UnicodeName == 'SecureBoot'] | length(@) == `1` && "
+    "@[0].ProcessedData.VariableData == 'AQ'\")));\n"
+    "![type==\"secureBootEnabled\", issuer==\"AttestationPolicy\"] => "
+    "issue(type=\"secureBootEnabled\", value=false);\n\n};\n";
 
 static void test_secure_boot_sample_policy(void **state)
 {
@@ -177,9 +211,11 @@ static void test_secure_boot_sample_policy(void **state)
     char claims[1024];
     snprintf(claims, sizeof claims,
              "[{\"type\":\"events\",\"issuer\":\"AttestationService\",\"value\":\"{\\\"Events\\\":["
-             "{\\\"EventTypeString\\\":\\\"EV_EFI_VARIABLE_DRIVER_CONFIG\\\",\\\"ProcessedData\\\":{\\\"VariableGuid\\\":\\\"%s\\\","
+             "{\\\"EventTypeString\\\":\\\"EV_EFI_VARIABLE_DRIVER_CONFIG\\\",\\\"ProcessedData\\\":"
+             "{\\\"VariableGuid\\\":\\\"%s\\\","
              "\\\"UnicodeName\\\":\\\"SecureBoot\\\",\\\"VariableData\\\":\\\"%s\\\"}},"
-             "{\\\"EventTypeString\\\":\\\"EV_EFI_VARIABLE_DRIVER_CONFIG\\\",\\\"ProcessedData\\\":{\\\"VariableGuid\\\":\\\"%s\\\","
+             "{\\\"EventTypeString\\\":\\\"EV_EFI_VARIABLE_DRIVER_CONFIG\\\",\\\"ProcessedData\\\":"
+             "{\\\"VariableGuid\\\":\\\"%s\\\","
              "\\\"UnicodeName\\\":\\\"PK\\\",\\\"VariableData\\\":\\\"xx\\\"}},"
              "{\\\"EventTypeString\\\":\\\"EV_SEPARATOR\\\"}]}\"}]",
              guid, "AQ", guid);
@@ -190,8 +226,10 @@ static void test_secure_boot_sample_policy(void **state)
     /* VariableData "AA": Secure Boot off. */
     snprintf(claims, sizeof claims,
              "[{\"type\":\"events\",\"issuer\":\"AttestationService\",\"value\":\"{\\\"Events\\\":["
-             "{\\\"EventTypeString\\\":\\\"EV_EFI_VARIABLE_DRIVER_CONFIG\\\",\\\"ProcessedData\\\":{\\\"VariableGuid\\\":\\\"%s\\\","
-             "\\\"UnicodeName\\\":\\\"SecureBoot\\\",\\\"VariableData\\\":\\\"AA\\\"}}]}\"}]", guid);
+             "{\\\"EventTypeString\\\":\\\"EV_EFI_VARIABLE_DRIVER_CONFIG\\\",\\\"ProcessedData\\\":"
+             "{\\\"VariableGuid\\\":\\\"%s\\\","
+             "\\\"UnicodeName\\\":\\\"SecureBoot\\\",\\\"VariableData\\\":\\\"AA\\\"}}]}\"}]",
+             guid);
     r = eval_ok(secure_boot_policy, claims);
     assert_int_equal(count_issued(&r, "secureBootEnabled"), 1);
     assert_true(json_is_false(issued_value(&r, "secureBootEnabled")));
@@ -231,16 +269,17 @@ static void jp_is(const char *expr, const char *data, const char *want)
 static void test_jmespath_subset(void **state)
 {
     (void)state;
-    const char *d = "{\"a\":{\"b\":[{\"c\":1,\"t\":\"x\"},{\"c\":2,\"t\":\"y\"},{\"c\":3}]},\"n\":[[1,2],[3],4],\"o\":{\"p\":1,\"q\":2}}";
+    const char *d = "{\"a\":{\"b\":[{\"c\":1,\"t\":\"x\"},{\"c\":2,\"t\":\"y\"},{\"c\":3}]},\"n\":["
+                    "[1,2],[3],4],\"o\":{\"p\":1,\"q\":2}}";
     jp_is("a.b[0].c", d, "1");
     jp_is("a.b[-1].c", d, "3");
     jp_is("a.b[*].c", d, "[1,2,3]");
-    jp_is("a.b[*].t", d, "[\"x\",\"y\"]");             /* projections drop nulls */
+    jp_is("a.b[*].t", d, "[\"x\",\"y\"]"); /* projections drop nulls */
     jp_is("a.b[?c > `1`].c", d, "[2,3]");
     jp_is("a.b[?c == `1` || t == 'y'].c", d, "[1,2]");
     jp_is("a.b[?!(c == `1`) && t].t", d, "[\"y\"]");
-    jp_is("a.b[*].c | [0]", d, "1");                    /* a pipe stops the projection */
-    jp_is("a.b[*].c[0]", d, "[]");                      /* ... while [0] inside it applies per element */
+    jp_is("a.b[*].c | [0]", d, "1"); /* a pipe stops the projection */
+    jp_is("a.b[*].c[0]", d, "[]");   /* ... while [0] inside it applies per element */
     jp_is("n[]", d, "[1,2,3,4]");
     jp_is("n[][]", d, "[1,2,3,4]");
     jp_is("length(a.b) == `3`", d, "true");
@@ -267,20 +306,28 @@ static void test_jmespath_subset(void **state)
  * pipes, and queries built with AppendString from earlier results. */
 static const char system_guard[] =
     "version = 1.2;\n\nauthorizationrules\n{\n    => permit();\n};\n\nissuancerules\n{\n"
-    "    c:[type==\"events\", issuer==\"AttestationService\"] => add(type=\"validDrtmStateAuthEvent\", value=JmesPath(c.value, "
-    "\"Events[? EventTypeString == 'EV_EVENT_TAG' && PcrIndex == `20` && ProcessedData.EVENT_TRUSTBOUNDARY.EVENT_DRTM_STATE_AUTH.SignatureValid != `null`] "
-    "| length(@) == `1` && @[0] | @.{EventSeq:EventSeq, SignatureValid:ProcessedData.EVENT_TRUSTBOUNDARY.EVENT_DRTM_STATE_AUTH.SignatureValid}\"));\n"
-    "    c:[type==\"validDrtmStateAuthEvent\", issuer==\"AttestationPolicy\"] => issue(type=\"drtmMleValid\", value=JsonToClaimValue(JmesPath(c.value, \"SignatureValid\")));\n"
-    "    ![type==\"drtmMleValid\", issuer==\"AttestationPolicy\"] => issue(type=\"drtmMleValid\", value=false);\n"
+    "    c:[type==\"events\", issuer==\"AttestationService\"] => "
+    "add(type=\"validDrtmStateAuthEvent\", value=JmesPath(c.value, "
+    "\"Events[? EventTypeString == 'EV_EVENT_TAG' && PcrIndex == `20` && "
+    "ProcessedData.EVENT_TRUSTBOUNDARY.EVENT_DRTM_STATE_AUTH.SignatureValid != `null`] "
+    "| length(@) == `1` && @[0] | @.{EventSeq:EventSeq, "
+    "SignatureValid:ProcessedData.EVENT_TRUSTBOUNDARY.EVENT_DRTM_STATE_AUTH.SignatureValid}\"));\n"
+    "    c:[type==\"validDrtmStateAuthEvent\", issuer==\"AttestationPolicy\"] => "
+    "issue(type=\"drtmMleValid\", value=JsonToClaimValue(JmesPath(c.value, \"SignatureValid\")));\n"
+    "    ![type==\"drtmMleValid\", issuer==\"AttestationPolicy\"] => issue(type=\"drtmMleValid\", "
+    "value=false);\n"
     "    [type==\"drtmMleValid\", value==true, issuer==\"AttestationPolicy\"] &&\n"
-    "    c:[type==\"validDrtmStateAuthEvent\", issuer==\"AttestationPolicy\"] => add(type=\"validDrtmStateAuthEventSeq\", value=JmesPath(c.value, \"EventSeq\"));\n"
+    "    c:[type==\"validDrtmStateAuthEvent\", issuer==\"AttestationPolicy\"] => "
+    "add(type=\"validDrtmStateAuthEventSeq\", value=JmesPath(c.value, \"EventSeq\"));\n"
     "    [type==\"drtmMleValid\", value==true, issuer==\"AttestationPolicy\"] &&\n"
-    "    c:[type==\"validDrtmStateAuthEventSeq\", issuer==\"AttestationPolicy\"] => add(type=\"smmQuery\", value=AppendString(AppendString("
+    "    c:[type==\"validDrtmStateAuthEventSeq\", issuer==\"AttestationPolicy\"] => "
+    "add(type=\"smmQuery\", value=AppendString(AppendString("
     "\"Events[? EventTypeString == 'EV_EVENT_TAG' && PcrIndex == `20` && EventSeq < `\", c.value), "
     "\"`].ProcessedData.EVENT_DRTM_SMM | length(@) == `1` && @[0] | @.Value\"));\n"
     "    [type==\"drtmMleValid\", value==true, issuer==\"AttestationPolicy\"] &&\n"
     "    c1:[type==\"smmQuery\", issuer==\"AttestationPolicy\"] &&\n"
-    "    c2:[type==\"events\", issuer==\"AttestationService\"] => issue(type=\"smmLevel\", value=JsonToClaimValue(JmesPath(c2.value, c1.value)));\n};\n";
+    "    c2:[type==\"events\", issuer==\"AttestationService\"] => issue(type=\"smmLevel\", "
+    "value=JsonToClaimValue(JmesPath(c2.value, c1.value)));\n};\n";
 
 static void test_system_guard_sample_policy(void **state)
 {
@@ -291,15 +338,18 @@ static void test_system_guard_sample_policy(void **state)
         "{\\\"EventSeq\\\":1,\\\"EventTypeString\\\":\\\"EV_EVENT_TAG\\\",\\\"PcrIndex\\\":20,"
         "\\\"ProcessedData\\\":{\\\"EVENT_DRTM_SMM\\\":{\\\"Value\\\":3}}},"
         "{\\\"EventSeq\\\":5,\\\"EventTypeString\\\":\\\"EV_EVENT_TAG\\\",\\\"PcrIndex\\\":20,"
-        "\\\"ProcessedData\\\":{\\\"EVENT_TRUSTBOUNDARY\\\":{\\\"EVENT_DRTM_STATE_AUTH\\\":{\\\"SignatureValid\\\":true}}}},"
+        "\\\"ProcessedData\\\":{\\\"EVENT_TRUSTBOUNDARY\\\":{\\\"EVENT_DRTM_STATE_AUTH\\\":{"
+        "\\\"SignatureValid\\\":true}}}},"
         "{\\\"EventSeq\\\":9,\\\"EventTypeString\\\":\\\"EV_EVENT_TAG\\\",\\\"PcrIndex\\\":20,"
         "\\\"ProcessedData\\\":{\\\"EVENT_DRTM_SMM\\\":{\\\"Value\\\":7}}}]}\"}]";
     maa_result r = eval_ok(system_guard, events);
     assert_true(json_is_true(issued_value(&r, "drtmMleValid")));
-    assert_int_equal(json_integer_value(issued_value(&r, "smmLevel")), 3); /* seq 9 comes after seq 5 */
+    assert_int_equal(json_integer_value(issued_value(&r, "smmLevel")),
+                     3); /* seq 9 comes after seq 5 */
     maa_result_free(&r);
     /* No state-auth event: drtmMleValid false, no smmLevel. */
-    r = eval_ok(system_guard, "[{\"type\":\"events\",\"issuer\":\"AttestationService\",\"value\":\"{\\\"Events\\\":[]}\"}]");
+    r = eval_ok(system_guard, "[{\"type\":\"events\",\"issuer\":\"AttestationService\",\"value\":"
+                              "\"{\\\"Events\\\":[]}\"}]");
     assert_true(json_is_false(issued_value(&r, "drtmMleValid")));
     assert_null(issued(&r, "smmLevel", 0));
     maa_result_free(&r);
@@ -308,13 +358,14 @@ static void test_system_guard_sample_policy(void **state)
 static void test_jmespath_unsupported_is_an_error(void **state)
 {
     (void)state;
-    const char *bad[] = {"a[0:1]", "a[::2]", "sort_by(a, &c)", "abs(a)", "a[", "a ==", "'open", "`{bad`", "",
-                         "a[? b == 20]", "{a}", "a.", "length(a"};
+    const char *bad[] = {"a[0:1]", "a[::2]", "sort_by(a, &c)", "abs(a)", "a[", "a ==",    "'open",
+                         "`{bad`", "",       "a[? b == 20]",   "{a}",    "a.", "length(a"};
     json_t *d = load("{\"a\":[1]}");
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_t *out = NULL;
         cloak_error why = {0};
-        if (maa_jmespath_search(bad[i], d, &out, &why) == CLOAK_OK) print_error("accepted %s\n", bad[i]);
+        if (maa_jmespath_search(bad[i], d, &out, &why) == CLOAK_OK)
+            print_error("accepted %s\n", bad[i]);
         assert_null(out);
         assert_true(why.msg[0] != 0);
     }

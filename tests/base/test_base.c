@@ -51,7 +51,7 @@ static void test_reader_refuses_to_pass_the_end(void **state)
     uint64_t big;
     assert_int_equal(cloak_take_u64le(&r, &big), -1); /* would pass the end */
     assert_true(r.failed);
-    assert_int_equal(cloak_take_u8(&r, &x), -1);     /* and stays failed */
+    assert_int_equal(cloak_take_u8(&r, &x), -1); /* and stays failed */
     const uint8_t *p;
     cloak_reader_init(&r, b, sizeof b);
     assert_int_equal(cloak_take_ref(&r, &p, SIZE_MAX), -1); /* no overflow on huge lengths */
@@ -63,7 +63,8 @@ static void test_buf_grows_and_encodes_le(void **state)
     cloak_buf_u16le(&b, 0x0102);
     cloak_buf_u32le(&b, 0x03040506);
     cloak_buf_u64le(&b, 0x0708090a0b0c0d0eull);
-    for (int i = 0; i < 1000; i++) cloak_buf_u8(&b, (uint8_t)i);
+    for (int i = 0; i < 1000; i++)
+        cloak_buf_u8(&b, (uint8_t)i);
     assert_false(b.failed);
     assert_int_equal(b.len, 14 + 1000);
     const uint8_t want[] = {2, 1, 6, 5, 4, 3, 0x0e, 0x0d, 0x0c, 0x0b, 0x0a, 9, 8, 7};

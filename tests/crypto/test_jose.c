@@ -16,65 +16,95 @@
 #include "cloak/jose.h"
 
 /* ---- vectors ---- */
-/* RFC 7515 A.2-A.5 payload: {"iss":"joe",\r\n "exp":1300819380,\r\n "http://example.com/is_root":true} */
-#define RFC_PAYLOAD "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}"
-#define RFC_PAYLOAD64 "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
+/* RFC 7515 A.2-A.5 payload: {"iss":"joe",\r\n "exp":1300819380,\r\n
+ * "http://example.com/is_root":true} */
+#define RFC_PAYLOAD                                                                                \
+    "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}"
+#define RFC_PAYLOAD64                                                                              \
+    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVl" \
+    "fQ"
 
 /* RFC 7515 A.2.1: the RSA key */
 static const char *A2_JWK =
     "{\"kty\":\"RSA\","
-    "\"n\":\"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-"
-    "SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2"
-    "CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4F"
+    "\"n\":\"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-"
+    "4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-"
+    "SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-"
+    "bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2"
+    "CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_"
+    "h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4F"
     "RWyuXpoQ\","
     "\"e\":\"AQAB\","
-    "\"d\":\"Eq5xpGnNCivDflJsRQBXHx1hdR1k6Ulwe2JZD50LpXyWPEAeP88vLNO97IjlA7_GQ5sLKMgvfTeXZx9SE-7YwVol2NXOoAJe46sui395IW_"
-    "GO-pWJ1O0BkTGoVEn2bKVRUCgu-GjBVaYLU6f3l9kJfFNS3E0QbVdxzubSu3Mkqzjkn439X0M_V51gfpRLI9JYanrC4D4qAdGcopV_0ZHHzQlBjudU2Qv"
-    "Xt4ehNYTCBr6XCLQUShb1juUO1ZdiYoFaFQT5Tw8bGUl_x_jTj3ccPDVZFD9pIuhLhBOneufuBiB4cS98l2SR_RQyGWSeWjnczT0QU91p1DhOVRuOopznQ\","
-    "\"p\":\"4BzEEOtIpmVdVEZNCqS7baC4crd0pqnRH_5IB3jw3bcxGn6QLvnEtfdUdiYrqBdss1l58BQ3KhooKeQTa9AB0Hw_Py5PJdTJNPY8cQn7ouZ2"
+    "\"d\":\"Eq5xpGnNCivDflJsRQBXHx1hdR1k6Ulwe2JZD50LpXyWPEAeP88vLNO97IjlA7_GQ5sLKMgvfTeXZx9SE-"
+    "7YwVol2NXOoAJe46sui395IW_"
+    "GO-pWJ1O0BkTGoVEn2bKVRUCgu-GjBVaYLU6f3l9kJfFNS3E0QbVdxzubSu3Mkqzjkn439X0M_"
+    "V51gfpRLI9JYanrC4D4qAdGcopV_0ZHHzQlBjudU2Qv"
+    "Xt4ehNYTCBr6XCLQUShb1juUO1ZdiYoFaFQT5Tw8bGUl_x_jTj3ccPDVZFD9pIuhLhBOneufuBiB4cS98l2SR_"
+    "RQyGWSeWjnczT0QU91p1DhOVRuOopznQ\","
+    "\"p\":\"4BzEEOtIpmVdVEZNCqS7baC4crd0pqnRH_"
+    "5IB3jw3bcxGn6QLvnEtfdUdiYrqBdss1l58BQ3KhooKeQTa9AB0Hw_Py5PJdTJNPY8cQn7ouZ2"
     "KKDcmnPGBY5t7yLc1QlQ5xHdwW1VhvKn-nXqhJTBgIPgtldC-KDV5z-y2XDwGUc\","
-    "\"q\":\"uQPEfgmVtjL0Uyyx88GZFF1fOunH3-7cepKmtH4pxhtCoHqpWmT8YAmZxaewHgHAjLYsp1ZSe7zFYHj7C6ul7TjeLQeZD_YwD66t62wDmpe_"
+    "\"q\":\"uQPEfgmVtjL0Uyyx88GZFF1fOunH3-"
+    "7cepKmtH4pxhtCoHqpWmT8YAmZxaewHgHAjLYsp1ZSe7zFYHj7C6ul7TjeLQeZD_YwD66t62wDmpe_"
     "HlB-TnBA-njbglfIsRLtXlnDzQkv5dTltRJ11BKBBypeeF6689rjcJIDEz9RWdc\","
-    "\"dp\":\"BwKfV3Akq5_MFZDFZCnW-wzl-CCo83WoZvnLQwCTeDv8uzluRSnm71I3QCLdhrqE2e9YkxvuxdBfpT_PI7Yz-FOKnu1R6HsJeDCjn12Sk3v"
+    "\"dp\":\"BwKfV3Akq5_MFZDFZCnW-wzl-CCo83WoZvnLQwCTeDv8uzluRSnm71I3QCLdhrqE2e9YkxvuxdBfpT_PI7Yz-"
+    "FOKnu1R6HsJeDCjn12Sk3v"
     "mAktV2zb34MCdy7cpdTh_YVr7tss2u6vneTwrA86rZtu5Mbr1C1XsmvkxHQAdYo0\","
-    "\"dq\":\"h_96-mK1R_7glhsum81dZxjTnYynPbZpHziZjeeHcXYsXaaMwkOlODsWa7I9xXDoRwbKgB719rrmI2oKr6N3Do9U0ajaHF-NKJnwgjMd2w9"
+    "\"dq\":\"h_96-mK1R_"
+    "7glhsum81dZxjTnYynPbZpHziZjeeHcXYsXaaMwkOlODsWa7I9xXDoRwbKgB719rrmI2oKr6N3Do9U0ajaHF-"
+    "NKJnwgjMd2w9"
     "cjz3_-kyNlxAr2v4IKhGNpmM5iIgOS1VZnOZ68m6_pbLBSp3nssTdlqvd0tIiTHU\","
-    "\"qi\":\"IYd7DHOhrWvxkwPQsRM2tOgrjbcrfvtQJipd-DlcxyVuuM9sQLdgjVk2oy26F0EmpScGLq2MowX7fhd_QJQ3ydy5cY7YIBi87w93IKLEdfnbJ"
+    "\"qi\":\"IYd7DHOhrWvxkwPQsRM2tOgrjbcrfvtQJipd-DlcxyVuuM9sQLdgjVk2oy26F0EmpScGLq2MowX7fhd_"
+    "QJQ3ydy5cY7YIBi87w93IKLEdfnbJ"
     "toOPLUW0ITrJReOgo1cq9SbsxYawBgfp_gh6A5603k2-ZQwVK0JKSHuLFkuQ3U\"}";
 /* RFC 7515 A.2.1: the complete JWS */
 static const char *A2_JWS =
     "eyJhbGciOiJSUzI1NiJ9." RFC_PAYLOAD64 "."
-    "cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQ"
-    "jbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsq"
-    "tFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw";
+    "cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_"
+    "O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQ"
+    "jbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZRmB_"
+    "eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsq"
+    "tFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_"
+    "IoypGlUPQGe77Rw";
 
 /* RFC 7515 A.3.1: the P-256 key and A.3 JWS */
-static const char *A3_JWK = "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\","
-                            "\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\","
-                            "\"d\":\"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI\"}";
-static const char *A3_JWS = "eyJhbGciOiJFUzI1NiJ9." RFC_PAYLOAD64 "."
-                            "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
+static const char *A3_JWK =
+    "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\","
+    "\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\","
+    "\"d\":\"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI\"}";
+static const char *A3_JWS =
+    "eyJhbGciOiJFUzI1NiJ9." RFC_PAYLOAD64 "."
+    "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
 
 /* RFC 7515 A.4: P-521 key (public part) and ES512 JWS over "Payload" */
 static const char *A4_JWK = "{\"kty\":\"EC\",\"crv\":\"P-521\","
-                            "\"x\":\"AekpBQ8ST8a8VcfVOTNl353vSrDCLLJXmPk06wTjxrrjcBpXp5EOnYG_NjFZ6OvLFV1jSfS9tsz4qUxcWceqwQGk\","
-                            "\"y\":\"ADSmRA43Z1DSNx_RvcLI87cdL07l6jQyyBXMoxVg_l2Th-x3S1WDhjDly79ajL4Kkd0AZMaZmh9ubmf63e3kyMj2\"}";
-static const char *A4_JWS = "eyJhbGciOiJFUzUxMiJ9.UGF5bG9hZA."
-                            "AdwMgeerwtHoh-l192l60hp9wAHZFVJbLfD_UxMi70cwnZOYaRI1bKPWROc-mZZqwqT2SI-KGDKB34XO0aw_7XdtAG8GaSwFKd"
-                            "CAPZgoXD2YBJZCPEX3xKpRwcdOO8KpEHwJjyqOgzDO7iKvU8vcnwNrmxYbSW9ERBXukOXolLzeO_Jn";
+                            "\"x\":\"AekpBQ8ST8a8VcfVOTNl353vSrDCLLJXmPk06wTjxrrjcBpXp5EOnYG_"
+                            "NjFZ6OvLFV1jSfS9tsz4qUxcWceqwQGk\","
+                            "\"y\":\"ADSmRA43Z1DSNx_RvcLI87cdL07l6jQyyBXMoxVg_l2Th-"
+                            "x3S1WDhjDly79ajL4Kkd0AZMaZmh9ubmf63e3kyMj2\"}";
+static const char *A4_JWS =
+    "eyJhbGciOiJFUzUxMiJ9.UGF5bG9hZA."
+    "AdwMgeerwtHoh-l192l60hp9wAHZFVJbLfD_UxMi70cwnZOYaRI1bKPWROc-mZZqwqT2SI-KGDKB34XO0aw_"
+    "7XdtAG8GaSwFKd"
+    "CAPZgoXD2YBJZCPEX3xKpRwcdOO8KpEHwJjyqOgzDO7iKvU8vcnwNrmxYbSW9ERBXukOXolLzeO_Jn";
 
 /* RFC 7515 A.5: unsecured JWS */
 static const char *A5_JWS = "eyJhbGciOiJub25lIn0." RFC_PAYLOAD64 ".";
 
 /* RFC 7517 A.1 public keys; the RSA one is also RFC 7638 §3.1's example */
-#define RFC7517_RSA_N                                                                                             \
-    "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMs" \
-    "tn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajr" \
-    "n1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"
-static const char *RFC7517_EC = "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4\","
-                                "\"y\":\"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM\",\"use\":\"enc\",\"kid\":\"1\"}";
-static const char *RFC7517_RSA = "{\"kty\":\"RSA\",\"n\":\"" RFC7517_RSA_N "\",\"e\":\"AQAB\",\"alg\":\"RS256\","
-                                 "\"kid\":\"2011-04-29\"}";
+#define RFC7517_RSA_N                                                                              \
+    "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_"      \
+    "BJECPebWKRXjBZCiFV4n3oknjhMs"                                                                 \
+    "tn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_"                                 \
+    "FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajr"                                    \
+    "n1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-" \
+    "kEgU8awapJzKnqDKgw"
+static const char *RFC7517_EC =
+    "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4\","
+    "\"y\":\"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM\",\"use\":\"enc\",\"kid\":\"1\"}";
+static const char *RFC7517_RSA =
+    "{\"kty\":\"RSA\",\"n\":\"" RFC7517_RSA_N "\",\"e\":\"AQAB\",\"alg\":\"RS256\","
+    "\"kid\":\"2011-04-29\"}";
 
 /* ---- helpers ---- */
 static json_t *js(const char *s)
@@ -90,23 +120,27 @@ static EVP_PKEY *jwk_key(const char *jwk, int private_key)
     json_t *j = js(jwk);
     EVP_PKEY *k = NULL;
     cloak_error why = {0};
-    cloak_err rc = private_key ? cloak_jwk_import_private(j, &k, &why) : cloak_jwk_import_public(j, &k, &why);
+    cloak_err rc =
+        private_key ? cloak_jwk_import_private(j, &k, &why) : cloak_jwk_import_public(j, &k, &why);
     if (rc) fail_msg("import: %s", why.msg);
     json_decref(j);
     return k;
 }
 
 /* Verify, expecting failure with `code` and `msg` in the message; *out must stay untouched. */
-static void expect_refused(const char *token, EVP_PKEY *key, unsigned algs, cloak_err code, const char *msg)
+static void expect_refused(const char *token, EVP_PKEY *key, unsigned algs, cloak_err code,
+                           const char *msg)
 {
     cloak_jws out;
     memset(&out, 0xa5, sizeof out);
     cloak_error why = {0};
     cloak_err rc = cloak_jws_verify(token, strlen(token), key, algs, &out, &why);
     if (rc != code || !strstr(why.msg, msg))
-        fail_msg("token %.60s...: got %d \"%s\", want %d with \"%s\"", token, rc, why.msg, code, msg);
+        fail_msg("token %.60s...: got %d \"%s\", want %d with \"%s\"", token, rc, why.msg, code,
+                 msg);
     const unsigned char *b = (const unsigned char *)&out;
-    for (size_t i = 0; i < sizeof out; i++) assert_int_equal(b[i], 0xa5);
+    for (size_t i = 0; i < sizeof out; i++)
+        assert_int_equal(b[i], 0xa5);
 }
 
 /* ---- base64 ---- */
@@ -146,11 +180,24 @@ static void test_base64_rfc4648_vectors(void **state)
 
 static void test_base64_strict_rejections(void **state)
 {
-    struct { const char *s; int url; const char *msg; } bad[] = {
-        {"Zm9v!", 1, "character '!' at offset 4"}, {"+/8", 1, "character '+'"}, {"-_8=", 0, "character '-'"},
-        {"Zg=", 1, "wrong amount"}, {"Zg===", 1, "wrong amount"}, {"Zm9=", 1, "non-zero unused bits"},
-        {"Zh", 1, "non-zero unused bits"}, {"Zm9vYh==", 0, "non-zero unused bits"}, {"Zg", 0, "padding missing"},
-        {"Zg==Zg==", 0, "character '='"}, {"Z", 1, "truncated"}, {"Zm9vY", 1, "truncated"}, {"Zm 9v", 1, "byte 0x20"},
+    struct {
+        const char *s;
+        int url;
+        const char *msg;
+    } bad[] = {
+        {"Zm9v!", 1, "character '!' at offset 4"},
+        {"+/8", 1, "character '+'"},
+        {"-_8=", 0, "character '-'"},
+        {"Zg=", 1, "wrong amount"},
+        {"Zg===", 1, "wrong amount"},
+        {"Zm9=", 1, "non-zero unused bits"},
+        {"Zh", 1, "non-zero unused bits"},
+        {"Zm9vYh==", 0, "non-zero unused bits"},
+        {"Zg", 0, "padding missing"},
+        {"Zg==Zg==", 0, "character '='"},
+        {"Z", 1, "truncated"},
+        {"Zm9vY", 1, "truncated"},
+        {"Zm 9v", 1, "byte 0x20"},
         {"Zm9v\n", 1, "byte 0x0a"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -172,12 +219,14 @@ static void test_rfc7515_a2_rs256_exact_serialization(void **state)
     EVP_PKEY *k = jwk_key(A2_JWK, 1);
     char *tok = NULL;
     cloak_error why = {0};
-    if (cloak_jws_sign(k, CLOAK_JWS_RS256, NULL, (const uint8_t *)RFC_PAYLOAD, strlen(RFC_PAYLOAD), &tok, &why))
+    if (cloak_jws_sign(k, CLOAK_JWS_RS256, NULL, (const uint8_t *)RFC_PAYLOAD, strlen(RFC_PAYLOAD),
+                       &tok, &why))
         fail_msg("%s", why.msg);
     assert_string_equal(tok, A2_JWS); /* PKCS#1 v1.5 is deterministic: byte-exact */
     cloak_jws out = {0};
-    assert_int_equal(cloak_jws_verify(A2_JWS, strlen(A2_JWS), k, CLOAK_JWS_ALLOW(CLOAK_JWS_RS256), &out, &why),
-                     CLOAK_OK);
+    assert_int_equal(
+        cloak_jws_verify(A2_JWS, strlen(A2_JWS), k, CLOAK_JWS_ALLOW(CLOAK_JWS_RS256), &out, &why),
+        CLOAK_OK);
     assert_int_equal(out.alg, CLOAK_JWS_RS256);
     assert_int_equal(out.payload_len, strlen(RFC_PAYLOAD));
     assert_memory_equal(out.payload, RFC_PAYLOAD, out.payload_len);
@@ -199,7 +248,9 @@ static void test_rfc7515_a3_es256_verifies_and_ours_verify_in_openssl(void **sta
 
     /* our ES256 signature: 64 bytes r||s; converted to DER by hand, OpenSSL verifies it */
     char *tok = NULL;
-    assert_int_equal(cloak_jws_sign(priv, CLOAK_JWS_ES256, NULL, (const uint8_t *)"hi", 2, &tok, &why), CLOAK_OK);
+    assert_int_equal(
+        cloak_jws_sign(priv, CLOAK_JWS_ES256, NULL, (const uint8_t *)"hi", 2, &tok, &why),
+        CLOAK_OK);
     const char *d2 = strrchr(tok, '.');
     uint8_t *sig = NULL;
     size_t siglen = 0;
@@ -212,13 +263,15 @@ static void test_rfc7515_a3_es256_verifies_and_ours_verify_in_openssl(void **sta
     assert_true(dlen > 0);
     EVP_MD_CTX *m = EVP_MD_CTX_new();
     assert_int_equal(EVP_DigestVerifyInit(m, NULL, EVP_sha256(), NULL, pub), 1);
-    assert_int_equal(EVP_DigestVerify(m, der, (size_t)dlen, (const uint8_t *)tok, (size_t)(d2 - tok)), 1);
+    assert_int_equal(
+        EVP_DigestVerify(m, der, (size_t)dlen, (const uint8_t *)tok, (size_t)(d2 - tok)), 1);
     EVP_MD_CTX_free(m);
     OPENSSL_free(der);
     ECDSA_SIG_free(es);
     free(sig);
     /* and cloak verifies its own */
-    assert_int_equal(cloak_jws_verify(tok, strlen(tok), pub, CLOAK_JWS_ALLOW_EC, &out, &why), CLOAK_OK);
+    assert_int_equal(cloak_jws_verify(tok, strlen(tok), pub, CLOAK_JWS_ALLOW_EC, &out, &why),
+                     CLOAK_OK);
     assert_int_equal(out.payload_len, 2);
     cloak_jws_clear(&out);
     free(tok);
@@ -250,7 +303,8 @@ static void test_rfc7515_a5_unsecured_refused_by_verify(void **state)
     assert_int_equal(out.alg, 0);
     cloak_jws_clear(&out);
     char *tok = NULL;
-    assert_int_equal(cloak_jws_sign_unsecured(NULL, (const uint8_t *)RFC_PAYLOAD, strlen(RFC_PAYLOAD), &tok, NULL),
+    assert_int_equal(cloak_jws_sign_unsecured(NULL, (const uint8_t *)RFC_PAYLOAD,
+                                              strlen(RFC_PAYLOAD), &tok, NULL),
                      CLOAK_OK);
     assert_string_equal(tok, A5_JWS);
     free(tok);
@@ -259,7 +313,8 @@ static void test_rfc7515_a5_unsecured_refused_by_verify(void **state)
     assert_int_equal(cloak_jws_decode_unsecured(A2_JWS, strlen(A2_JWS), &out, &why), CLOAK_EPERM);
     assert_non_null(strstr(why.msg, "cloak_jws_verify"));
     const char *none_sig = "eyJhbGciOiJub25lIn0." RFC_PAYLOAD64 ".AAAA";
-    assert_int_equal(cloak_jws_decode_unsecured(none_sig, strlen(none_sig), &out, &why), CLOAK_EINVAL);
+    assert_int_equal(cloak_jws_decode_unsecured(none_sig, strlen(none_sig), &out, &why),
+                     CLOAK_EINVAL);
     assert_non_null(strstr(why.msg, "empty signature"));
     EVP_PKEY_free(k);
 }
@@ -280,7 +335,8 @@ static void test_rfc7517_a1_public_keys_import_and_reexport_exactly(void **state
             assert_string_equal(json_string_value(json_object_get(back, members[i][m])),
                                 json_string_value(json_object_get(j, members[i][m])));
         assert_string_equal(json_string_value(json_object_get(back, "kty")), i ? "RSA" : "EC");
-        assert_string_equal(json_string_value(json_object_get(back, "kid")), i ? "2011-04-29" : "1");
+        assert_string_equal(json_string_value(json_object_get(back, "kid")),
+                            i ? "2011-04-29" : "1");
         assert_null(json_object_get(back, "d"));
         assert_int_equal(cloak_jws_alg_for_key(k), i ? CLOAK_JWS_RS256 : CLOAK_JWS_ES256);
         json_decref(back);
@@ -338,12 +394,17 @@ static void test_verify_refusals_have_distinct_messages(void **state)
     expect_refused(t, rsa, RS, CLOAK_EINVAL, "malformed JWS: header part: base64url: padding");
     free(t);
     t = mutate(A2_JWS, "eyJpc3Mi", "eyJpc3M*");
-    expect_refused(t, rsa, RS, CLOAK_EINVAL, "malformed JWS: payload part: base64url: character '*'");
+    expect_refused(t, rsa, RS, CLOAK_EINVAL,
+                   "malformed JWS: payload part: base64url: character '*'");
     free(t);
     t = mutate(A2_JWS, "cC4hiUPo", "cC4hiU+o");
-    expect_refused(t, rsa, RS, CLOAK_EINVAL, "malformed JWS: signature part: base64url: character '+'");
+    expect_refused(t, rsa, RS, CLOAK_EINVAL,
+                   "malformed JWS: signature part: base64url: character '+'");
     free(t);
-    struct { const char *header; const char *msg; } hdr[] = {
+    struct {
+        const char *header;
+        const char *msg;
+    } hdr[] = {
         {"{\"alg\":\"RS256\"", "header part is not JSON"},
         {"[\"RS256\"]", "header part is not a JSON object"},
         {"{\"typ\":\"JWT\"}", "header has no \"alg\" string"},
@@ -375,9 +436,12 @@ static void test_verify_refusals_have_distinct_messages(void **state)
     free(t);
     free(hs);
     /* key/alg mismatch: RSA token with an EC key, ES256 token with an RSA key or a P-521 key */
-    expect_refused(A2_JWS, ec, ~0u, CLOAK_EINVAL, "RS256 needs an RSA key of 2048..16384 bits, not an EC key on P-256");
-    expect_refused(A3_JWS, rsa, ~0u, CLOAK_EINVAL, "ES256 needs an EC key on P-256, not an RSA key of 2048 bits");
-    expect_refused(A3_JWS, p521, ~0u, CLOAK_EINVAL, "ES256 needs an EC key on P-256, not an EC key on P-521");
+    expect_refused(A2_JWS, ec, ~0u, CLOAK_EINVAL,
+                   "RS256 needs an RSA key of 2048..16384 bits, not an EC key on P-256");
+    expect_refused(A3_JWS, rsa, ~0u, CLOAK_EINVAL,
+                   "ES256 needs an EC key on P-256, not an RSA key of 2048 bits");
+    expect_refused(A3_JWS, p521, ~0u, CLOAK_EINVAL,
+                   "ES256 needs an EC key on P-256, not an EC key on P-521");
     /* bad signatures: one flipped bit, wrong key, truncated, and the payload swapped */
     t = mutate(A2_JWS, "e77Rw", "e77Qw"); /* one bit of the last byte */
     expect_refused(t, rsa, RS, CLOAK_EVERIFY, "JWS signature does not verify");
@@ -388,7 +452,8 @@ static void test_verify_refusals_have_distinct_messages(void **state)
     uint8_t short_sig[60] = {1};
     char *s60 = cloak_base64url_encode(short_sig, sizeof short_sig);
     t = mutate(A3_JWS, strrchr(A3_JWS, '.') + 1, s60);
-    expect_refused(t, ec, ~0u, CLOAK_EVERIFY, "does not verify under the given key (alg ES256, 60-byte signature)");
+    expect_refused(t, ec, ~0u, CLOAK_EVERIFY,
+                   "does not verify under the given key (alg ES256, 60-byte signature)");
     free(t);
     free(s60);
     t = mutate(A3_JWS, RFC_PAYLOAD64, "e30");

@@ -42,7 +42,8 @@ static void expect_import_fails(json_t *jwk, int private_key, cloak_err code, co
 {
     EVP_PKEY *k = (EVP_PKEY *)0x1;
     cloak_error why = {0};
-    cloak_err rc = private_key ? cloak_jwk_import_private(jwk, &k, &why) : cloak_jwk_import_public(jwk, &k, &why);
+    cloak_err rc = private_key ? cloak_jwk_import_private(jwk, &k, &why)
+                               : cloak_jwk_import_public(jwk, &k, &why);
     char *dump = json_dumps(jwk, JSON_COMPACT);
     if (rc != code || !strstr(why.msg, msg))
         fail_msg("%.80s: got %d \"%s\", want %d \"%s\"", dump, rc, why.msg, code, msg);
@@ -60,7 +61,8 @@ static void test_jwk_roundtrip_rsa_and_every_curve(void **state)
         json_t *pub = NULL, *priv = NULL;
         cloak_jwk_opts o = {.kid = "k", .include_private = 1};
         cloak_error why = {0};
-        if (cloak_jwk_export(k, NULL, &pub, &why) || cloak_jwk_export(k, &o, &priv, &why)) fail_msg("%s", why.msg);
+        if (cloak_jwk_export(k, NULL, &pub, &why) || cloak_jwk_export(k, &o, &priv, &why))
+            fail_msg("%s", why.msg);
         assert_null(json_object_get(pub, "d"));
         assert_non_null(json_object_get(priv, "d"));
         if (i < 4) {
@@ -71,21 +73,26 @@ static void test_jwk_roundtrip_rsa_and_every_curve(void **state)
             assert_int_equal(json_string_length(json_object_get(pub, "y")), chars);
             assert_int_equal(json_string_length(json_object_get(priv, "d")), chars);
         } else {
-            for (const char *const *m = (const char *const[]){"p", "q", "dp", "dq", "qi", NULL}; *m; m++)
+            for (const char *const *m = (const char *const[]){"p", "q", "dp", "dq", "qi", NULL}; *m;
+                 m++)
                 assert_non_null(json_object_get(priv, *m));
         }
         EVP_PKEY *a = NULL, *b = NULL;
-        if (cloak_jwk_import_public(pub, &a, &why) || cloak_jwk_import_private(priv, &b, &why)) fail_msg("%s", why.msg);
+        if (cloak_jwk_import_public(pub, &a, &why) || cloak_jwk_import_private(priv, &b, &why))
+            fail_msg("%s", why.msg);
         assert_int_equal(EVP_PKEY_eq(k, a), 1);
         assert_int_equal(EVP_PKEY_eq(k, b), 1);
         /* the imported private key signs, and the public one verifies it */
         char *tok = NULL;
         int alg = cloak_jws_alg_for_key(b);
         assert_true(alg > 0);
-        assert_int_equal(cloak_jws_sign(b, (cloak_jws_alg)alg, NULL, (const uint8_t *)"x", 1, &tok, &why), CLOAK_OK);
+        assert_int_equal(
+            cloak_jws_sign(b, (cloak_jws_alg)alg, NULL, (const uint8_t *)"x", 1, &tok, &why),
+            CLOAK_OK);
         cloak_jws out = {0};
-        assert_int_equal(cloak_jws_verify(tok, strlen(tok), a, CLOAK_JWS_ALLOW((cloak_jws_alg)alg), &out, &why),
-                         CLOAK_OK);
+        assert_int_equal(
+            cloak_jws_verify(tok, strlen(tok), a, CLOAK_JWS_ALLOW((cloak_jws_alg)alg), &out, &why),
+            CLOAK_OK);
         cloak_jws_clear(&out);
         free(tok);
         /* a public JWK is not a private key */
@@ -199,7 +206,8 @@ static X509 *self_signed(EVP_PKEY *k)
     ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
     X509_gmtime_adj(X509_getm_notBefore(x), 0);
     X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)"jose", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                               (const unsigned char *)"jose", -1, -1, 0);
     X509_set_issuer_name(x, X509_get_subject_name(x));
     X509_set_pubkey(x, k);
     assert_true(X509_sign(x, k, EVP_sha256()) > 0);
@@ -220,7 +228,8 @@ static void test_jwk_x5c_standard_base64_and_leaf_must_match(void **state)
     int dlen = i2d_X509(c, &der);
     unsigned char std[4096];
     int n = EVP_EncodeBlock(std, der, dlen);
-    assert_string_equal(json_string_value(json_array_get(json_object_get(jwk, "x5c"), 0)), (char *)std);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(jwk, "x5c"), 0)),
+                        (char *)std);
     OPENSSL_free(der);
     EVP_PKEY *back = NULL;
     assert_int_equal(cloak_jwk_import_public(jwk, &back, &why), CLOAK_OK);
@@ -256,11 +265,16 @@ static void test_jwk_x5c_standard_base64_and_leaf_must_match(void **state)
 /* Every algorithm: sign, verify, header members kept, ECDSA r||s re-checked by OpenSSL. */
 static void test_jws_every_alg_roundtrip(void **state)
 {
-    static const struct { cloak_jws_alg alg; const char *group; size_t siglen; const char *md; } cases[] = {
-        {CLOAK_JWS_RS256, NULL, 256, "SHA256"}, {CLOAK_JWS_RS384, NULL, 256, "SHA384"},
-        {CLOAK_JWS_RS512, NULL, 256, "SHA512"}, {CLOAK_JWS_PS256, NULL, 256, "SHA256"},
-        {CLOAK_JWS_PS384, NULL, 256, "SHA384"}, {CLOAK_JWS_PS512, NULL, 256, "SHA512"},
-        {CLOAK_JWS_ES256, "P-256", 64, "SHA256"}, {CLOAK_JWS_ES384, "P-384", 96, "SHA384"},
+    static const struct {
+        cloak_jws_alg alg;
+        const char *group;
+        size_t siglen;
+        const char *md;
+    } cases[] = {
+        {CLOAK_JWS_RS256, NULL, 256, "SHA256"},    {CLOAK_JWS_RS384, NULL, 256, "SHA384"},
+        {CLOAK_JWS_RS512, NULL, 256, "SHA512"},    {CLOAK_JWS_PS256, NULL, 256, "SHA256"},
+        {CLOAK_JWS_PS384, NULL, 256, "SHA384"},    {CLOAK_JWS_PS512, NULL, 256, "SHA512"},
+        {CLOAK_JWS_ES256, "P-256", 64, "SHA256"},  {CLOAK_JWS_ES384, "P-384", 96, "SHA384"},
         {CLOAK_JWS_ES512, "P-521", 132, "SHA512"}, {CLOAK_JWS_ES256K, "secp256k1", 64, "SHA256"},
     };
     EVP_PKEY *rsa = gen_rsa(2048);
@@ -269,11 +283,13 @@ static void test_jws_every_alg_roundtrip(void **state)
         EVP_PKEY *k = cases[i].group ? gen_ec(cases[i].group) : rsa;
         char *tok = NULL;
         cloak_error why = {0};
-        if (cloak_jws_sign(k, cases[i].alg, hdr, (const uint8_t *)"{}", 2, &tok, &why)) fail_msg("%s", why.msg);
+        if (cloak_jws_sign(k, cases[i].alg, hdr, (const uint8_t *)"{}", 2, &tok, &why))
+            fail_msg("%s", why.msg);
         cloak_jws out = {0};
         if (cloak_jws_verify(tok, strlen(tok), k, CLOAK_JWS_ALLOW(cases[i].alg), &out, &why))
             fail_msg("%s: %s", cloak_jws_alg_name(cases[i].alg), why.msg);
-        assert_string_equal(json_string_value(json_object_get(out.header, "alg")), cloak_jws_alg_name(cases[i].alg));
+        assert_string_equal(json_string_value(json_object_get(out.header, "alg")),
+                            cloak_jws_alg_name(cases[i].alg));
         assert_string_equal(json_string_value(json_object_get(out.header, "kid")), "k1");
         assert_int_equal(out.alg, cases[i].alg);
         assert_int_equal(cloak_jws_alg_parse(cloak_jws_alg_name(cases[i].alg)), cases[i].alg);
@@ -281,17 +297,21 @@ static void test_jws_every_alg_roundtrip(void **state)
         const char *dot = strrchr(tok, '.');
         uint8_t *sig = NULL;
         size_t siglen = 0;
-        assert_int_equal(cloak_base64url_decode(dot + 1, strlen(dot + 1), &sig, &siglen, NULL), CLOAK_OK);
+        assert_int_equal(cloak_base64url_decode(dot + 1, strlen(dot + 1), &sig, &siglen, NULL),
+                         CLOAK_OK);
         assert_int_equal(siglen, cases[i].siglen);
         if (cases[i].group) {
             size_t w = siglen / 2;
             ECDSA_SIG *es = ECDSA_SIG_new();
-            assert_true(ECDSA_SIG_set0(es, BN_bin2bn(sig, (int)w, NULL), BN_bin2bn(sig + w, (int)w, NULL)));
+            assert_true(
+                ECDSA_SIG_set0(es, BN_bin2bn(sig, (int)w, NULL), BN_bin2bn(sig + w, (int)w, NULL)));
             unsigned char *der = NULL;
             int dlen = i2d_ECDSA_SIG(es, &der);
             EVP_MD_CTX *m = EVP_MD_CTX_new();
             assert_int_equal(EVP_DigestVerifyInit_ex(m, NULL, cases[i].md, NULL, NULL, k, NULL), 1);
-            assert_int_equal(EVP_DigestVerify(m, der, (size_t)dlen, (const uint8_t *)tok, (size_t)(dot - tok)), 1);
+            assert_int_equal(
+                EVP_DigestVerify(m, der, (size_t)dlen, (const uint8_t *)tok, (size_t)(dot - tok)),
+                1);
             EVP_MD_CTX_free(m);
             OPENSSL_free(der);
             ECDSA_SIG_free(es);
@@ -308,13 +328,15 @@ static void test_jws_every_alg_roundtrip(void **state)
     assert_non_null(strstr(why.msg, "ES256 needs an EC key on P-256, not an EC key on P-384"));
     assert_int_equal(cloak_jws_sign(rsa, CLOAK_JWS_ES256, NULL, NULL, 0, &tok, &why), CLOAK_EINVAL);
     EVP_PKEY *small = gen_rsa(1024);
-    assert_int_equal(cloak_jws_sign(small, CLOAK_JWS_RS256, NULL, NULL, 0, &tok, &why), CLOAK_EINVAL);
+    assert_int_equal(cloak_jws_sign(small, CLOAK_JWS_RS256, NULL, NULL, 0, &tok, &why),
+                     CLOAK_EINVAL);
     assert_non_null(strstr(why.msg, "not an RSA key of 1024 bits"));
     json_t *h2 = js("{\"alg\":\"none\"}");
     assert_int_equal(cloak_jws_sign(rsa, CLOAK_JWS_RS256, h2, NULL, 0, &tok, &why), CLOAK_EINVAL);
     assert_non_null(strstr(why.msg, "must not carry \"alg\""));
     json_decref(h2);
-    assert_int_equal(cloak_jws_sign(rsa, (cloak_jws_alg)0, NULL, NULL, 0, &tok, &why), CLOAK_EINVAL);
+    assert_int_equal(cloak_jws_sign(rsa, (cloak_jws_alg)0, NULL, NULL, 0, &tok, &why),
+                     CLOAK_EINVAL);
     assert_null(tok);
     assert_int_equal(cloak_jws_alg_parse("none"), -1);
     assert_int_equal(cloak_jws_alg_parse("HS256"), -1);
@@ -336,14 +358,15 @@ static void test_jws_every_alg_roundtrip(void **state)
 /* ---- JWT ---- */
 #define RFC_EXP 1300819380 /* RFC 7515 A.1: 2011-03-22T18:43:00Z */
 
-static void expect_time(const char *claims, time_t now, unsigned slack, unsigned flags, cloak_err code,
-                        const char *msg)
+static void expect_time(const char *claims, time_t now, unsigned slack, unsigned flags,
+                        cloak_err code, const char *msg)
 {
     json_t *c = js(claims);
     cloak_error why = {0};
     cloak_err rc = cloak_jwt_check_time(c, now, slack, flags, &why);
     if (rc != code || (msg && !strstr(why.msg, msg)))
-        fail_msg("%s at %lld: got %d \"%s\", want %d \"%s\"", claims, (long long)now, rc, why.msg, code, msg ? msg : "");
+        fail_msg("%s at %lld: got %d \"%s\", want %d \"%s\"", claims, (long long)now, rc, why.msg,
+                 code, msg ? msg : "");
     json_decref(c);
 }
 
@@ -351,13 +374,16 @@ static void test_jwt_time_claims(void **state)
 {
     const char *c = "{\"iss\":\"joe\",\"exp\":1300819380,\"nbf\":1300819000,\"iat\":1300819000}";
     expect_time(c, RFC_EXP - 1, 0, 0, CLOAK_OK, NULL);
-    expect_time(c, RFC_EXP, 0, 0, CLOAK_EVERIFY, "JWT expired at 2011-03-22T18:43:00Z (now 2011-03-22T18:43:00Z, 0 s slack)");
+    expect_time(c, RFC_EXP, 0, 0, CLOAK_EVERIFY,
+                "JWT expired at 2011-03-22T18:43:00Z (now 2011-03-22T18:43:00Z, 0 s slack)");
     expect_time(c, RFC_EXP + 60, 61, 0, CLOAK_OK, NULL);
     expect_time(c, RFC_EXP + 60, 60, 0, CLOAK_EVERIFY, "expired at");
-    expect_time(c, 1300819000 - 1, 0, 0, CLOAK_EVERIFY, "JWT not valid before 2011-03-22T18:36:40Z");
+    expect_time(c, 1300819000 - 1, 0, 0, CLOAK_EVERIFY,
+                "JWT not valid before 2011-03-22T18:36:40Z");
     expect_time(c, 1300819000 - 5, 5, 0, CLOAK_OK, NULL);
     expect_time("{\"iat\":2000000000}", 1900000000, 0, 0, CLOAK_EVERIFY, "issued in the future");
-    expect_time("{\"exp\":1300819380.9}", RFC_EXP, 0, 0, CLOAK_EVERIFY, "expired at"); /* reals floor */
+    expect_time("{\"exp\":1300819380.9}", RFC_EXP, 0, 0, CLOAK_EVERIFY,
+                "expired at"); /* reals floor */
     expect_time("{\"exp\":\"1300819380\"}", 0, 0, 0, CLOAK_EINVAL, "\"exp\" is not a NumericDate");
     expect_time("{\"nbf\":true}", 0, 0, 0, CLOAK_EINVAL, "\"nbf\" is not a NumericDate");
     expect_time("{}", 0, 0, 0, CLOAK_OK, NULL);
@@ -383,9 +409,12 @@ static void test_jwt_verify_end_to_end(void **state)
     const char *claims = "{\"iss\":\"https://inst\",\"exp\":1300819380,\"x-ms-ver\":\"1.0\"}";
     json_t *hdr = js("{\"typ\":\"JWT\",\"kid\":\"k1\"}");
     char *tok = NULL;
-    assert_int_equal(cloak_jws_sign(k, CLOAK_JWS_ES256, hdr, (const uint8_t *)claims, strlen(claims), &tok, NULL),
+    assert_int_equal(cloak_jws_sign(k, CLOAK_JWS_ES256, hdr, (const uint8_t *)claims,
+                                    strlen(claims), &tok, NULL),
                      CLOAK_OK);
-    cloak_jwt_opts o = {.algs = CLOAK_JWS_ALLOW(CLOAK_JWS_ES256), .now = RFC_EXP - 10, .issuer = "https://inst",
+    cloak_jwt_opts o = {.algs = CLOAK_JWS_ALLOW(CLOAK_JWS_ES256),
+                        .now = RFC_EXP - 10,
+                        .issuer = "https://inst",
                         .flags = CLOAK_JWT_REQUIRE_EXP};
     json_t *h = NULL, *c = NULL;
     cloak_error why = {0};
@@ -409,7 +438,8 @@ static void test_jwt_verify_end_to_end(void **state)
     free(tok);
     /* a payload that is not a JSON object is not a JWT */
     o.algs = CLOAK_JWS_ALLOW(CLOAK_JWS_ES256);
-    assert_int_equal(cloak_jws_sign(k, CLOAK_JWS_ES256, NULL, (const uint8_t *)"[1]", 3, &tok, NULL), CLOAK_OK);
+    assert_int_equal(
+        cloak_jws_sign(k, CLOAK_JWS_ES256, NULL, (const uint8_t *)"[1]", 3, &tok, NULL), CLOAK_OK);
     assert_int_equal(cloak_jwt_verify(tok, strlen(tok), k, &o, &h, &c, &why), CLOAK_EINVAL);
     assert_non_null(strstr(why.msg, "payload is not a JSON object"));
     free(tok);

@@ -25,8 +25,10 @@ static const char *script(void)
 {
     static char path[4096];
     const char *src = getenv("CLOAK_SOURCE_DIR");
-    if (src && *src) snprintf(path, sizeof path, "%s/tests/crypto/jose_node.mjs", src);
-    else snprintf(path, sizeof path, "%s", JOSE_NODE_SCRIPT);
+    if (src && *src)
+        snprintf(path, sizeof path, "%s/tests/crypto/jose_node.mjs", src);
+    else
+        snprintf(path, sizeof path, "%s", JOSE_NODE_SCRIPT);
     return path;
 }
 
@@ -43,15 +45,20 @@ static int run_node(const char *mode, const char *file)
     FILE *f = popen(cmd, "r");
     assert_non_null(f);
     char line[1024];
-    while (fgets(line, sizeof line, f)) printf("  [node] %s", line);
+    while (fgets(line, sizeof line, f))
+        printf("  [node] %s", line);
     int st = pclose(f);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static const struct { cloak_jws_alg alg; const char *group; } ALGS[] = {
-    {CLOAK_JWS_RS256, NULL}, {CLOAK_JWS_RS384, NULL},      {CLOAK_JWS_RS512, NULL},      {CLOAK_JWS_PS256, NULL},
-    {CLOAK_JWS_PS384, NULL}, {CLOAK_JWS_PS512, NULL},      {CLOAK_JWS_ES256, "P-256"},   {CLOAK_JWS_ES384, "P-384"},
-    {CLOAK_JWS_ES512, "P-521"}, {CLOAK_JWS_ES256K, "secp256k1"},
+static const struct {
+    cloak_jws_alg alg;
+    const char *group;
+} ALGS[] = {
+    {CLOAK_JWS_RS256, NULL},         {CLOAK_JWS_RS384, NULL},    {CLOAK_JWS_RS512, NULL},
+    {CLOAK_JWS_PS256, NULL},         {CLOAK_JWS_PS384, NULL},    {CLOAK_JWS_PS512, NULL},
+    {CLOAK_JWS_ES256, "P-256"},      {CLOAK_JWS_ES384, "P-384"}, {CLOAK_JWS_ES512, "P-521"},
+    {CLOAK_JWS_ES256K, "secp256k1"},
 };
 #define NALGS (sizeof ALGS / sizeof ALGS[0])
 
@@ -89,16 +96,18 @@ static void test_node_verifies_cloak_tokens(void **state)
         json_t *hdr = json_pack("{s:s,s:s}", "kid", "cloak-1", "typ", "JWT");
         char *tok = NULL;
         cloak_error why = {0};
-        if (cloak_jws_sign(k, ALGS[i].alg, hdr, (const uint8_t *)payload, strlen(payload), &tok, &why))
+        if (cloak_jws_sign(k, ALGS[i].alg, hdr, (const uint8_t *)payload, strlen(payload), &tok,
+                           &why))
             fail_msg("%s", why.msg);
         json_t *jwk = NULL;
         assert_int_equal(cloak_jwk_export(k, NULL, &jwk, &why), CLOAK_OK);
         char *bad = flip_signature_bit(tok);
         const char *alg = cloak_jws_alg_name(ALGS[i].alg);
-        json_array_append_new(cases, json_pack("{s:s,s:O,s:s,s:s,s:s}", "alg", alg, "jwk", jwk, "token", tok,
-                                               "payload", payload, "expect", "ok"));
-        json_array_append_new(cases, json_pack("{s:s,s:o,s:s,s:s,s:s,s:s}", "alg", alg, "jwk", jwk, "token", bad,
-                                               "payload", payload, "expect", "bad", "note", "(one signature bit flipped)"));
+        json_array_append_new(cases, json_pack("{s:s,s:O,s:s,s:s,s:s}", "alg", alg, "jwk", jwk,
+                                               "token", tok, "payload", payload, "expect", "ok"));
+        json_array_append_new(cases, json_pack("{s:s,s:o,s:s,s:s,s:s,s:s}", "alg", alg, "jwk", jwk,
+                                               "token", bad, "payload", payload, "expect", "bad",
+                                               "note", "(one signature bit flipped)"));
         free(bad);
         free(tok);
         json_decref(hdr);
@@ -110,7 +119,9 @@ static void test_node_verifies_cloak_tokens(void **state)
     rmdir(dir);
     json_decref(cases);
     EVP_PKEY_free(rsa);
-    if (rc != 0) fail_msg("Node.js disagrees with cloak on %zu algorithms (exit %d; see the [node] lines)", NALGS, rc);
+    if (rc != 0)
+        fail_msg("Node.js disagrees with cloak on %zu algorithms (exit %d; see the [node] lines)",
+                 NALGS, rc);
 }
 
 static void test_cloak_verifies_node_tokens(void **state)
@@ -129,7 +140,8 @@ static void test_cloak_verifies_node_tokens(void **state)
     assert_int_equal(json_array_size(cases), NALGS);
     size_t i;
     json_t *c;
-    json_array_foreach (cases, i, c) {
+    json_array_foreach(cases, i, c)
+    {
         const char *alg = json_string_value(json_object_get(c, "alg"));
         const char *tok = json_string_value(json_object_get(c, "token"));
         const char *payload = json_string_value(json_object_get(c, "payload"));
@@ -137,7 +149,8 @@ static void test_cloak_verifies_node_tokens(void **state)
         assert_true(a > 0);
         EVP_PKEY *k = NULL;
         cloak_error why = {0};
-        if (cloak_jwk_import_public(json_object_get(c, "jwk"), &k, &why)) fail_msg("%s: node's JWK: %s", alg, why.msg);
+        if (cloak_jwk_import_public(json_object_get(c, "jwk"), &k, &why))
+            fail_msg("%s: node's JWK: %s", alg, why.msg);
         cloak_jws out = {0};
         if (cloak_jws_verify(tok, strlen(tok), k, CLOAK_JWS_ALLOW((cloak_jws_alg)a), &out, &why))
             fail_msg("%s: cloak refuses node's token: %s", alg, why.msg);
@@ -149,8 +162,9 @@ static void test_cloak_verifies_node_tokens(void **state)
         cloak_jws_clear(&out);
         /* and the same token with a flipped bit is refused */
         char *bad = flip_signature_bit(tok);
-        assert_int_equal(cloak_jws_verify(bad, strlen(bad), k, CLOAK_JWS_ALLOW((cloak_jws_alg)a), &out, &why),
-                         CLOAK_EVERIFY);
+        assert_int_equal(
+            cloak_jws_verify(bad, strlen(bad), k, CLOAK_JWS_ALLOW((cloak_jws_alg)a), &out, &why),
+            CLOAK_EVERIFY);
         free(bad);
         printf("  cloak verifies node's %s token\n", alg);
         EVP_PKEY_free(k);

@@ -24,8 +24,20 @@
 #include <unistd.h>
 
 enum {
-    F_ECHO = 1, F_EMPTY, F_CRASH, F_LOOP, F_SYSCALL, F_SEAL, F_UNSEAL, F_QUOTE, F_OCALLS,
-    F_IDENTITY, F_FAIL, F_FILL, F_ABORT, F_ALLOC
+    F_ECHO = 1,
+    F_EMPTY,
+    F_CRASH,
+    F_LOOP,
+    F_SYSCALL,
+    F_SEAL,
+    F_UNSEAL,
+    F_QUOTE,
+    F_OCALLS,
+    F_IDENTITY,
+    F_FAIL,
+    F_FILL,
+    F_ABORT,
+    F_ALLOC
 };
 
 /* Intel DCAP quote v3: report body at 48 (attestation.md §1) */
@@ -52,8 +64,8 @@ static const char *image(const char *name)
 
 static cloak_enclave *make(const char *name, uint32_t flags, unsigned timeout_ms)
 {
-    cloak_enclave_opts o = {.flags = flags, .platform_dir = platform_dir,
-                            .call_timeout_ms = timeout_ms, .quiet = 1};
+    cloak_enclave_opts o = {
+        .flags = flags, .platform_dir = platform_dir, .call_timeout_ms = timeout_ms, .quiet = 1};
     cloak_enclave *e = NULL;
     cloak_error why = {0};
     cloak_err rc = cloak_enclave_create(image(name), &o, &e, &why);
@@ -114,7 +126,8 @@ static void test_large_call(void **state)
     cloak_enclave *e = make("te_a", 0, 0);
     size_t len = 1u << 20, n = 0;
     uint8_t *in = malloc(len), *out = malloc(len);
-    for (size_t i = 0; i < len; i++) in[i] = (uint8_t)(i * 31 + 1);
+    for (size_t i = 0; i < len; i++)
+        in[i] = (uint8_t)(i * 31 + 1);
     cloak_error why;
     assert_int_equal(call(e, F_ECHO, in, len, out, len, &n, &why), CLOAK_OK);
     assert_int_equal(n, len);
@@ -141,8 +154,11 @@ static void test_batch(void **state)
     uint8_t ins[N][4], outs[N][8];
     for (int i = 0; i < N; i++) {
         memcpy(ins[i], &i, 4);
-        calls[i] = (cloak_call){.fid = i % 10 == 9 ? 999 : F_ECHO, .in = ins[i], .in_len = 4,
-                                .out = outs[i], .out_cap = sizeof outs[i]};
+        calls[i] = (cloak_call){.fid = i % 10 == 9 ? 999 : F_ECHO,
+                                .in = ins[i],
+                                .in_len = 4,
+                                .out = outs[i],
+                                .out_cap = sizeof outs[i]};
     }
     cloak_error why;
     assert_int_equal(cloak_enclave_call_batch(e, calls, N, &why), CLOAK_OK);
@@ -185,8 +201,8 @@ static void test_tampered_image_refused(void **state)
 {
     /* the code (measured), a manifest field (signed), and the signature itself */
     flip_and_expect(image("te_a"), 16 + 512 + 100, CLOAK_EVERIFY);
-    flip_and_expect(image("te_a"), 16 + 64, CLOAK_EVERIFY);  /* product id */
-    flip_and_expect(image("te_a"), -10, CLOAK_EVERIFY);      /* signature */
+    flip_and_expect(image("te_a"), 16 + 64, CLOAK_EVERIFY); /* product id */
+    flip_and_expect(image("te_a"), -10, CLOAK_EVERIFY);     /* signature */
 }
 
 static void test_wrong_signer_refused(void **state)
@@ -196,7 +212,8 @@ static void test_wrong_signer_refused(void **state)
     cloak_image_identity ida;
     assert_int_equal(cloak_enclave_identity(a, &ida), CLOAK_OK);
     cloak_enclave_free(a);
-    cloak_enclave_opts o = {.platform_dir = platform_dir, .expected_mrsigner = ida.mrsigner, .quiet = 1};
+    cloak_enclave_opts o = {
+        .platform_dir = platform_dir, .expected_mrsigner = ida.mrsigner, .quiet = 1};
     cloak_enclave *e = NULL;
     cloak_error why;
     assert_int_equal(cloak_enclave_create(image("te_other"), &o, &e, &why), CLOAK_EVERIFY);
@@ -209,7 +226,8 @@ static void test_wrong_signer_refused(void **state)
     cloak_enclave_free(e);
 }
 
-static size_t seal_in(cloak_enclave *e, uint8_t policy, const char *secret, uint8_t *blob, size_t cap)
+static size_t seal_in(cloak_enclave *e, uint8_t policy, const char *secret, uint8_t *blob,
+                      size_t cap)
 {
     uint8_t in[256];
     size_t l = strlen(secret), n = 0;
@@ -258,10 +276,10 @@ static void test_seal_to_signer_with_svn(void **state)
     cloak_enclave_free(a);
     char out[256];
     cloak_error why;
-    assert_int_equal(unseal_in("te_a", 0, blob, n, out, &why), CLOAK_OK);     /* equal svn */
+    assert_int_equal(unseal_in("te_a", 0, blob, n, out, &why), CLOAK_OK); /* equal svn */
     assert_string_equal(out, "signer secret");
-    assert_int_equal(unseal_in("te_svn3", 0, blob, n, out, &why), CLOAK_OK);  /* higher svn */
-    assert_int_equal(unseal_in("te_b", 0, blob, n, out, &why), CLOAK_OK);     /* other code */
+    assert_int_equal(unseal_in("te_svn3", 0, blob, n, out, &why), CLOAK_OK);    /* higher svn */
+    assert_int_equal(unseal_in("te_b", 0, blob, n, out, &why), CLOAK_OK);       /* other code */
     assert_int_equal(unseal_in("te_svn1", 0, blob, n, out, &why), CLOAK_EPERM); /* lower svn */
     assert_non_null(strstr(why.msg, "svn 2"));
     assert_int_equal(unseal_in("te_prod2", 0, blob, n, out, &why), CLOAK_EVERIFY); /* product */
@@ -287,7 +305,8 @@ static void test_report_data_and_identity_in_quote(void **state)
     cloak_image_identity id;
     assert_int_equal(cloak_enclave_identity(e, &id), CLOAK_OK);
     uint8_t rd[64];
-    for (int i = 0; i < 64; i++) rd[i] = (uint8_t)(0xa0 + i);
+    for (int i = 0; i < 64; i++)
+        rd[i] = (uint8_t)(0xa0 + i);
     size_t len;
     uint8_t *q = get_quote(e, rd, sizeof rd, &len);
     assert_int_equal(cloak_get_u16le(q), 3);
@@ -320,7 +339,8 @@ static void test_host_may_not_choose_report_data_by_default(void **state)
     uint8_t *q = NULL;
     size_t len;
     cloak_error why;
-    assert_int_equal(cloak_enclave_get_quote(e, (const uint8_t *)"\x01", 1, &q, &len, &why), CLOAK_EPERM);
+    assert_int_equal(cloak_enclave_get_quote(e, (const uint8_t *)"\x01", 1, &q, &len, &why),
+                     CLOAK_EPERM);
     assert_null(q);
     free(get_quote(e, NULL, 0, &len)); /* all-zero report data binds nothing: allowed */
     cloak_enclave_free(e);
@@ -345,8 +365,10 @@ static void test_debug_flag_reaches_quote(void **state)
 static void test_config_id_in_report(void **state)
 {
     uint8_t cfg[64];
-    for (int i = 0; i < 64; i++) cfg[i] = (uint8_t)(255 - i);
-    cloak_enclave_opts o = {.platform_dir = platform_dir, .config_id = cfg, .config_svn = 7, .quiet = 1};
+    for (int i = 0; i < 64; i++)
+        cfg[i] = (uint8_t)(255 - i);
+    cloak_enclave_opts o = {
+        .platform_dir = platform_dir, .config_id = cfg, .config_svn = 7, .quiet = 1};
     cloak_enclave *e = NULL;
     cloak_error why;
     assert_int_equal(cloak_enclave_create(image("te_a"), &o, &e, &why), CLOAK_OK);
@@ -397,7 +419,8 @@ static cloak_err reverse_ocall(void *ctx, const uint8_t *in, size_t in_len, uint
 {
     (*(int *)ctx)++;
     if (in_len > out_cap) return CLOAK_ERANGE;
-    for (size_t i = 0; i < in_len; i++) out[i] = in[in_len - 1 - i];
+    for (size_t i = 0; i < in_len; i++)
+        out[i] = in[in_len - 1 - i];
     *out_len = in_len;
     return CLOAK_OK;
 }
@@ -510,7 +533,8 @@ static int probe_memory_protection(void)
     snprintf(path, sizeof path, "/proc/%d/mem", (int)plain);
     int cfd = open(path, O_RDONLY);
     uint64_t seen = 0;
-    if (!rc && (cfd < 0 || pread(cfd, &seen, 8, (off_t)(uintptr_t)&marker) != 8 || seen != marker)) {
+    if (!rc &&
+        (cfd < 0 || pread(cfd, &seen, 8, (off_t)(uintptr_t)&marker) != 8 || seen != marker)) {
         fprintf(stderr, "control read of an ordinary process failed: %s\n", strerror(errno));
         rc = 30;
     }
@@ -559,7 +583,10 @@ static void test_second_process_attaches(void **state)
         uint8_t out[16];
         size_t n;
         for (int i = 0; i < 1000; i++)
-            if (cloak_enclave_call(b, F_ECHO, (const uint8_t *)"ping", 4, out, sizeof out, &n, &w2) || n != 4) _exit(12);
+            if (cloak_enclave_call(b, F_ECHO, (const uint8_t *)"ping", 4, out, sizeof out, &n,
+                                   &w2) ||
+                n != 4)
+                _exit(12);
         if (cloak_enclave_pid(b) != -1) _exit(13);
         cloak_enclave_free(b);
         _exit(0);

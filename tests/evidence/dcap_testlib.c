@@ -94,7 +94,8 @@ uint8_t *dcap_vec_load(const char *rel, size_t *len)
     if (rl > 4 && !strcmp(rel + rl - 4, ".hex")) {
         char *s = strndup((const char *)raw, n);
         cloak_error e = {0};
-        while (n && isspace((unsigned char)s[n - 1])) s[--n] = 0;
+        while (n && isspace((unsigned char)s[n - 1]))
+            s[--n] = 0;
         if (cloak_hex_decode(s, &out, len, &e) != CLOAK_OK) fail_msg("%s: %s", rel, e.msg);
         free(s);
     } else if (rl > 5 && !strcmp(rel + rl - 5, ".json")) {

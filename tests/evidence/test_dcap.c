@@ -101,9 +101,8 @@ static void test_every_vector_verifies_at_manifest_time(void **state)
         size_t ql = (size_t)json_integer_value(json_object_get(f, "quote_length"));
         assert_int_equal(ql, v->quote_len ? v->quote_len : len);
         assert_int_equal(json_integer_value(json_object_get(f, "trailing_bytes")), len - ql);
-        assert_int_equal(json_array_size(json_object_get(json_object_get(f, "signature_data"),
-                                                         "pck_chain")),
-                         3);
+        assert_int_equal(
+            json_array_size(json_object_get(json_object_get(f, "signature_data"), "pck_chain")), 3);
         json_decref(f);
         json_decref(c);
         free(q);
@@ -145,7 +144,8 @@ static void test_show_reports_manifest_fields(void **state)
     assert_non_null(strstr(str(ca, "subject"), "CN=Intel SGX PCK Platform CA"));
     assert_string_equal(str(json_object_get(f, "body"), "tee_tcb_svn"),
                         "06010300000000000000000000000000");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(sd, "qe_report"), "isv_svn")), 6);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(sd, "qe_report"), "isv_svn")), 6);
     assert_string_equal(str(f, "body_type"), "TD 1.0 quote body");
     json_decref(f);
     free(q);
@@ -171,7 +171,8 @@ static void test_show_reports_manifest_fields(void **state)
     q = dcap_vec_load("go-tdx-guest/quote_v5_sample.dat", &len);
     assert_int_equal(cloak_evidence_show(q, len, CLOAK_TEE_AUTO, &f, &e), CLOAK_OK);
     sd = json_object_get(f, "signature_data");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(sd, "qe_report"), "isv_svn")), 7);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(sd, "qe_report"), "isv_svn")), 7);
     json_decref(f);
     free(q);
     cloak_trust_free(t);
@@ -303,8 +304,9 @@ static void test_lengths_refused_with_offsets(void **state)
     expect_parse_error(m, len, "QE report certification data size 4165 at offset 0x2fe");
     /* QE auth size inside type 6: 0x302 + 384 + 64 = 0x4c2 */
     memcpy(m, q, len), cloak_put_u16le(m + 0x4c2, 4000);
-    expect_parse_error(m, len, "QE auth data size 4000 at offset 0x4c2 exceeds the QE report "
-                               "certification data");
+    expect_parse_error(m, len,
+                       "QE auth data size 4000 at offset 0x4c2 exceeds the QE report "
+                       "certification data");
     free(q);
     free(m);
 }
@@ -320,7 +322,8 @@ static void test_trailing_bytes_ignored(void **state)
     cloak_trust *t = vendor_trust();
     uint8_t *q = dcap_vec_load("dcap-qvl/sgx_quote.dat", &len), *m = malloc(len + 1000);
     memcpy(m, q, len);
-    for (size_t i = 0; i < 1000; i++) m[len + i] = (uint8_t)(i * 37 + 1);
+    for (size_t i = 0; i < 1000; i++)
+        m[len + i] = (uint8_t)(i * 37 + 1);
     assert_int_equal(verify(q, len, t, T_DCAPQVL_SGX, &a, &e), CLOAK_OK);
     assert_int_equal(verify(m, len + 1000, t, T_DCAPQVL_SGX, &b, &e), CLOAK_OK);
     assert_true(json_equal(a, b));
@@ -396,8 +399,10 @@ static void test_sim_quote_verifies_only_with_sim_trust(void **state)
     json_t *c = NULL;
     cloak_trust *dev = NULL, *vendor = vendor_trust();
     memset(mre, 0xab, sizeof mre);
-    for (int i = 0; i < 64; i++) rd[i] = (uint8_t)i;
-    uint8_t *q = dcap_sim_quote(s->plat, mre, CLOAK_SGX_FLAG_INIT | CLOAK_SGX_FLAG_MODE64BIT, rd, &len);
+    for (int i = 0; i < 64; i++)
+        rd[i] = (uint8_t)i;
+    uint8_t *q =
+        dcap_sim_quote(s->plat, mre, CLOAK_SGX_FLAG_INIT | CLOAK_SGX_FLAG_MODE64BIT, rd, &len);
     if (cloak_trust_new(CLOAK_TRUST_ALLOW_SIM, s->dir, &dev, &e) != CLOAK_OK) fail_msg("%s", e.msg);
     time_t now = time(NULL); /* the platform's certificates were issued just now */
     if (verify(q, len, dev, now, &c, &e) != CLOAK_OK) fail_msg("sim quote: %s", e.msg);
@@ -481,11 +486,11 @@ static uint8_t *sgx_reframe(const uint8_t *v3, size_t v3_len, int version, const
     if (version == 5) cloak_buf_u16le(&b, 1), cloak_buf_u32le(&b, 384);
     cloak_buf_put(&b, v3 + 48, 384);
     cloak_buf_u32le(&b, (uint32_t)(64 + 64 + 6 + inner));
-    cloak_buf_zero(&b, 64);                /* the quote signature, below */
-    cloak_buf_put(&b, sd + 64, 64);        /* attestation key */
+    cloak_buf_zero(&b, 64);         /* the quote signature, below */
+    cloak_buf_put(&b, sd + 64, 64); /* attestation key */
     cloak_buf_u16le(&b, 6);
     cloak_buf_u32le(&b, (uint32_t)inner);
-    cloak_buf_put(&b, sd + 128, inner);    /* QE report ... PEM chain, as in v3 */
+    cloak_buf_put(&b, sd + 128, inner); /* QE report ... PEM chain, as in v3 */
     assert_false(b.failed);
 
     char path[512];
@@ -618,14 +623,17 @@ static void test_revoked_pck_refused(void **state)
     X509_CRL *root_revoked = make_crl(ch.root, root_key, ch.ca);
     X509_CRL *pck_by_root = make_crl(ch.root, root_key, NULL);
     X509_CRL *pck_forged = make_crl(ch.ca, stranger, NULL); /* right name, wrong key */
-    X509_CRL *pck_other = make_crl(ch.ca, ca_key, ch.root);  /* lists another serial */
+    X509_CRL *pck_other = make_crl(ch.ca, ca_key, ch.root); /* lists another serial */
 
-    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, root_empty, pck_empty, 0, &e), CLOAK_OK);
-    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, root_empty, pck_other, 0, &e), CLOAK_OK);
+    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, root_empty, pck_empty, 0, &e),
+                     CLOAK_OK);
+    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, root_empty, pck_other, 0, &e),
+                     CLOAK_OK);
     assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, root_empty, pck_revoked, 0, &e),
                      CLOAK_EVERIFY);
     assert_non_null(strstr(e.msg, "PCK certificate serial"));
-    assert_non_null(strstr(e.msg, "is revoked (PCK CRL of CN=Cloak Development SGX PCK Platform CA)"));
+    assert_non_null(
+        strstr(e.msg, "is revoked (PCK CRL of CN=Cloak Development SGX PCK Platform CA)"));
     assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, root_revoked, pck_empty, 0, &e),
                      CLOAK_EVERIFY);
     assert_non_null(strstr(e.msg, "PCK CA certificate serial"));
@@ -639,11 +647,13 @@ static void test_revoked_pck_refused(void **state)
     assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, pck_empty, pck_empty, 0, &e),
                      CLOAK_EVERIFY);
     assert_non_null(strstr(e.msg, "root CA CRL is not issued by"));
-    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, NULL, pck_empty, 0, &e), CLOAK_EVERIFY);
+    assert_int_equal(dcap_pck_check_revocation(&ch, ch.root, NULL, pck_empty, 0, &e),
+                     CLOAK_EVERIFY);
 
-    X509_CRL *all[] = {root_empty, pck_empty, pck_revoked, root_revoked, pck_by_root, pck_forged,
-                       pck_other};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++) X509_CRL_free(all[i]);
+    X509_CRL *all[] = {root_empty,  pck_empty,  pck_revoked, root_revoked,
+                       pck_by_root, pck_forged, pck_other};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        X509_CRL_free(all[i]);
     EVP_PKEY_free(ca_key);
     EVP_PKEY_free(root_key);
     EVP_PKEY_free(stranger);
@@ -687,8 +697,10 @@ static void test_real_crls(void **state)
     X509_CRL *platform = der_crl("dcap-qvl/tdx_quote_collateral/pck_crl.der");
     dcap_pck_chain sgx = vector_chain("dcap-qvl/sgx_quote.dat");
     dcap_pck_chain tdx = vector_chain("dcap-qvl/tdx_quote.dat");
-    assert_int_equal(dcap_pck_check_revocation(&sgx, sgx.root, root_crl, processor, 0, &e), CLOAK_OK);
-    assert_int_equal(dcap_pck_check_revocation(&tdx, tdx.root, root_crl, platform, 0, &e), CLOAK_OK);
+    assert_int_equal(dcap_pck_check_revocation(&sgx, sgx.root, root_crl, processor, 0, &e),
+                     CLOAK_OK);
+    assert_int_equal(dcap_pck_check_revocation(&tdx, tdx.root, root_crl, platform, 0, &e),
+                     CLOAK_OK);
     assert_int_equal(dcap_pck_check_revocation(&tdx, tdx.root, root_crl, processor, 0, &e),
                      CLOAK_EVERIFY);
     assert_non_null(strstr(e.msg, "CN=Intel SGX PCK Platform CA"));

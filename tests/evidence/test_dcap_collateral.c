@@ -64,8 +64,9 @@ static const char *str(const json_t *o, const char *k)
 
 static void assert_collateral_hashes(const json_t *c)
 {
-    static const char *keys[] = {"tcbinfohash", "qeidhash", "tcbinfocertshash", "qeidcertshash",
-                                 "tcbinfocrlhash", "qeidcrlhash", "quotehash"};
+    static const char *keys[] = {"tcbinfohash",   "qeidhash",       "tcbinfocertshash",
+                                 "qeidcertshash", "tcbinfocrlhash", "qeidcrlhash",
+                                 "quotehash"};
     json_t *h = json_object_get(c, "collateral");
     assert_true(json_is_object(h));
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
@@ -130,9 +131,9 @@ static void test_outdated_tcb_not_supported(void **state)
     cloak_collateral *col = vec_collateral("dcap-qvl/tdx_quote_outdated_collateral");
     json_t *c = NULL;
     cloak_error e = {0};
-    assert_int_equal(verify_with("dcap-qvl/tdx_quote_outdated.dat", col, t, T_DCAPQVL_OUTDATED,
-                                 &c, &e),
-                     CLOAK_EVERIFY);
+    assert_int_equal(
+        verify_with("dcap-qvl/tdx_quote_outdated.dat", col, t, T_DCAPQVL_OUTDATED, &c, &e),
+        CLOAK_EVERIFY);
     assert_non_null(strstr(e.msg, "TCB level not supported"));
     assert_null(c);
     cloak_collateral_free(col);
@@ -239,9 +240,9 @@ static void write_revoking_crl(const char *plat_dir, const char *path)
 static void test_sim_collateral_and_revoked_pck(void **state)
 {
     (void)state;
-    static const char *files[] = {"tcb_info_body.json", "tcb_info.sig", "qe_identity_body.json",
-                                  "qe_identity.sig", "root_ca_crl.der", "tcb_signing_chain.pem",
-                                  "pck_crl_issuer_chain.pem"};
+    static const char *files[] = {
+        "tcb_info_body.json", "tcb_info.sig",          "qe_identity_body.json",   "qe_identity.sig",
+        "root_ca_crl.der",    "tcb_signing_chain.pem", "pck_crl_issuer_chain.pem"};
     char *dir = dcap_tmpdir(), *revoked_dir = dcap_tmpdir();
     cloak_platform *p = NULL;
     cloak_trust *t = NULL;

@@ -33,7 +33,8 @@ static run_result run(const char *const *args)
     char *argv[32];
     int n = 0;
     argv[n++] = cloak_bin;
-    for (; args[n - 1] && n < 31; n++) argv[n] = (char *)args[n - 1];
+    for (; args[n - 1] && n < 31; n++)
+        argv[n] = (char *)args[n - 1];
     argv[n] = NULL;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -94,8 +95,15 @@ static const char *V(const char *p)
 static void test_sgx_sample_with_collateral(void **state)
 {
     nb = 0;
-    const char *ok[] = {"evidence", "verify", "--json", "--collateral", V("dcap-qvl/sgx_quote_collateral"),
-                        "--at", "2025-07-19T10:01:17Z", V("dcap-qvl/sgx_quote.dat"), NULL};
+    const char *ok[] = {"evidence",
+                        "verify",
+                        "--json",
+                        "--collateral",
+                        V("dcap-qvl/sgx_quote_collateral"),
+                        "--at",
+                        "2025-07-19T10:01:17Z",
+                        V("dcap-qvl/sgx_quote.dat"),
+                        NULL};
     json_t *c = expect_claims(ok);
     assert_string_equal(json_string_value(json_object_get(c, "tee")), "sgx");
     assert_string_equal(json_string_value(json_object_get(c, "tcb_status")),
@@ -107,30 +115,62 @@ static void test_sgx_sample_with_collateral(void **state)
     assert_null(json_object_get(c, "x-cloak-sim"));
     json_decref(c);
     /* the single-JSON collateral form gives the same verdict */
-    const char *json_form[] = {"evidence", "verify", "--json", "--collateral", V("dcap-qvl/sgx_quote_collateral.json"),
-                               "--at", "@1752919277", V("dcap-qvl/sgx_quote.dat"), NULL};
+    const char *json_form[] = {"evidence",
+                               "verify",
+                               "--json",
+                               "--collateral",
+                               V("dcap-qvl/sgx_quote_collateral.json"),
+                               "--at",
+                               "@1752919277",
+                               V("dcap-qvl/sgx_quote.dat"),
+                               NULL};
     c = expect_claims(json_form);
     assert_string_equal(json_string_value(json_object_get(c, "tcb_status")),
                         "ConfigurationAndSWHardeningNeeded");
     json_decref(c);
     /* expired collateral: one day after its nextUpdate */
-    const char *late[] = {"evidence", "verify", "--collateral", V("dcap-qvl/sgx_quote_collateral"),
-                          "--at", "2025-07-20T10:01:17Z", V("dcap-qvl/sgx_quote.dat"), NULL};
+    const char *late[] = {"evidence",
+                          "verify",
+                          "--collateral",
+                          V("dcap-qvl/sgx_quote_collateral"),
+                          "--at",
+                          "2025-07-20T10:01:17Z",
+                          V("dcap-qvl/sgx_quote.dat"),
+                          NULL};
     expect_reject(late, "expired");
     /* report data bound to something else */
-    const char *rd[] = {"evidence", "verify", "--at", "2025-07-19T10:01:17Z", "--report-data", "00",
-                        V("dcap-qvl/sgx_quote.dat"), NULL};
+    const char *rd[] = {"evidence",
+                        "verify",
+                        "--at",
+                        "2025-07-19T10:01:17Z",
+                        "--report-data",
+                        "00",
+                        V("dcap-qvl/sgx_quote.dat"),
+                        NULL};
     expect_reject(rd, "report data does not match");
 }
 
 static void test_tdx_unsupported_tcb_level(void **state)
 {
     nb = 0;
-    const char *a[] = {"evidence", "verify", "--collateral", V("dcap-qvl/tdx_quote_outdated_collateral"),
-                       "--at", "@1774003274", V("dcap-qvl/tdx_quote_outdated.dat"), NULL};
+    const char *a[] = {"evidence",
+                       "verify",
+                       "--collateral",
+                       V("dcap-qvl/tdx_quote_outdated_collateral"),
+                       "--at",
+                       "@1774003274",
+                       V("dcap-qvl/tdx_quote_outdated.dat"),
+                       NULL};
     expect_reject(a, "TCB level not supported");
-    const char *up[] = {"evidence", "verify", "--json", "--collateral", V("dcap-qvl/tdx_quote_collateral"),
-                        "--at", "@1752919234", V("dcap-qvl/tdx_quote.dat"), NULL};
+    const char *up[] = {"evidence",
+                        "verify",
+                        "--json",
+                        "--collateral",
+                        V("dcap-qvl/tdx_quote_collateral"),
+                        "--at",
+                        "@1752919234",
+                        V("dcap-qvl/tdx_quote.dat"),
+                        NULL};
     json_t *c = expect_claims(up);
     assert_string_equal(json_string_value(json_object_get(c, "tee")), "tdx");
     assert_string_equal(json_string_value(json_object_get(c, "tcb_status")), "UpToDate");
@@ -140,18 +180,36 @@ static void test_tdx_unsupported_tcb_level(void **state)
 static void test_snp_debug_guest_and_policy(void **state)
 {
     nb = 0;
-    const char *a[] = {"evidence", "verify", "--json", "--cert", V("go-sev-guest/vcek_milan.der"),
-                       "--at", "2024-01-01T00:00:00Z", V("go-sev-guest/attestation_milan_v2.bin"), NULL};
+    const char *a[] = {"evidence",
+                       "verify",
+                       "--json",
+                       "--cert",
+                       V("go-sev-guest/vcek_milan.der"),
+                       "--at",
+                       "2024-01-01T00:00:00Z",
+                       V("go-sev-guest/attestation_milan_v2.bin"),
+                       NULL};
     json_t *c = expect_claims(a);
     assert_string_equal(json_string_value(json_object_get(c, "tee")), "sevsnp");
     assert_true(json_is_true(json_object_get(c, "debug")));
     json_decref(c);
-    const char *deny[] = {"evidence", "verify", "--deny-debug", "--cert", V("go-sev-guest/vcek_milan.der"),
-                          "--at", "2024-01-01T00:00:00Z", V("go-sev-guest/attestation_milan_v2.bin"), NULL};
+    const char *deny[] = {"evidence",
+                          "verify",
+                          "--deny-debug",
+                          "--cert",
+                          V("go-sev-guest/vcek_milan.der"),
+                          "--at",
+                          "2024-01-01T00:00:00Z",
+                          V("go-sev-guest/attestation_milan_v2.bin"),
+                          NULL};
     expect_reject(deny, "debug");
     /* without its VCEK the report cannot be checked */
-    const char *nocert[] = {"evidence", "verify", "--at", "2024-01-01T00:00:00Z",
-                            V("go-sev-guest/attestation_milan_v2.bin"), NULL};
+    const char *nocert[] = {"evidence",
+                            "verify",
+                            "--at",
+                            "2024-01-01T00:00:00Z",
+                            V("go-sev-guest/attestation_milan_v2.bin"),
+                            NULL};
     run_result r = run(nocert);
     assert_int_equal(r.status, 1);
     done(&r);
@@ -162,15 +220,26 @@ static void test_simulated_quote_needs_allow_sim(void **state)
     char img[1100], q[1100];
     snprintf(img, sizeof img, "%s/examples/hello/enclave.signed", getenv("CLOAK_BUILD_DIR"));
     snprintf(q, sizeof q, "%s/q.dat", platform);
-    const char *mk[] = {"enclave", "quote", img, "--report-data", "00ff", "--platform-dir", platform,
-                        "-o", q, NULL};
+    const char *mk[] = {
+        "enclave", "quote", img, "--report-data", "00ff", "--platform-dir", platform,
+        "-o",      q,       NULL};
     run_result r = run(mk);
     assert_int_equal(r.status, 0);
     done(&r);
     char coll[1100];
     snprintf(coll, sizeof coll, "%s/collateral", platform);
-    const char *sim[] = {"evidence", "verify", "--json", "--allow-sim", "--platform-dir", platform,
-                         "--collateral", coll, "--report-data", "00ff", q, NULL};
+    const char *sim[] = {"evidence",
+                         "verify",
+                         "--json",
+                         "--allow-sim",
+                         "--platform-dir",
+                         platform,
+                         "--collateral",
+                         coll,
+                         "--report-data",
+                         "00ff",
+                         q,
+                         NULL};
     json_t *c = expect_claims(sim);
     assert_true(json_is_true(json_object_get(c, "x-cloak-sim")));
     assert_string_equal(json_string_value(json_object_get(c, "tcb_status")), "UpToDate");

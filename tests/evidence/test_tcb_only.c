@@ -84,9 +84,9 @@ typedef struct {
     const char *quote;
     const char *tcb_info;
     time_t at;
-    const char *status;           /* expected tcb_status (MANIFEST, or cloak's where noted) */
-    const char *advisories[6];    /* expected advisory_ids of the matched level, in order */
-    const char *tcb_date;         /* the matched level's tcbDate (read from the TCB info) */
+    const char *status;        /* expected tcb_status (MANIFEST, or cloak's where noted) */
+    const char *advisories[6]; /* expected advisory_ids of the matched level, in order */
+    const char *tcb_date;      /* the matched level's tcbDate (read from the TCB info) */
 } tcb_case;
 
 /* The quote's status with a TCB info alone; every scope claim checked. */
@@ -104,9 +104,10 @@ static void expect_status(const tcb_case *k)
     assert_string_equal(str(cl, "tcb_date"), k->tcb_date);
     json_t *adv = json_object_get(cl, "advisory_ids");
     size_t n = 0;
-    while (n < 6 && k->advisories[n]) n++;
-    if (json_array_size(adv) != n) fail_msg("%s: %zu advisories, expected %zu", k->quote,
-                                            json_array_size(adv), n);
+    while (n < 6 && k->advisories[n])
+        n++;
+    if (json_array_size(adv) != n)
+        fail_msg("%s: %zu advisories, expected %zu", k->quote, json_array_size(adv), n);
     for (size_t i = 0; i < n; i++)
         assert_string_equal(json_string_value(json_array_get(adv, i)), k->advisories[i]);
     /* only what was given is hashed: the TCB info body and its chain (and the quote) */
@@ -127,31 +128,60 @@ static void test_manifest_statuses_from_tcb_info(void **state)
     static const tcb_case cases[] = {
         /* teekit tcb.test.ts: SWHardeningNeeded (PCK comps 21 21 2 4 1 128 14 .., PCESVN 13
          * reach tcbLevels[0]) */
-        {"teekit/sgx-tlsn-quote9.dat", TCBINFOS "tcbInfo-sgx-00906ed50000.json", T_TEEKIT_TCB,
-         "SWHardeningNeeded", {"INTEL-SA-00334", "INTEL-SA-00615"}, "2024-03-13T00:00:00Z"},
-        {"teekit/sgx-tlsn-quotedev.dat", TCBINFOS "tcbInfo-sgx-00906ed50000.json", T_TEEKIT_TCB,
-         "SWHardeningNeeded", {"INTEL-SA-00334", "INTEL-SA-00615"}, "2024-03-13T00:00:00Z"},
+        {"teekit/sgx-tlsn-quote9.dat",
+         TCBINFOS "tcbInfo-sgx-00906ed50000.json",
+         T_TEEKIT_TCB,
+         "SWHardeningNeeded",
+         {"INTEL-SA-00334", "INTEL-SA-00615"},
+         "2024-03-13T00:00:00Z"},
+        {"teekit/sgx-tlsn-quotedev.dat",
+         TCBINFOS "tcbInfo-sgx-00906ed50000.json",
+         T_TEEKIT_TCB,
+         "SWHardeningNeeded",
+         {"INTEL-SA-00334", "INTEL-SA-00615"},
+         "2024-03-13T00:00:00Z"},
         /* OutOfDate: PCK comps 5 5 13 .. reach tcbLevels[2] */
-        {"teekit/tdx-v4-edgeless.dat", TCBINFOS "tcbInfo-tdx-00806f050000.json", T_TEEKIT_TCB,
-         "OutOfDate", {"INTEL-SA-00837", "INTEL-SA-00960", "INTEL-SA-00982", "INTEL-SA-00986"},
+        {"teekit/tdx-v4-edgeless.dat",
+         TCBINFOS "tcbInfo-tdx-00806f050000.json",
+         T_TEEKIT_TCB,
+         "OutOfDate",
+         {"INTEL-SA-00837", "INTEL-SA-00960", "INTEL-SA-00982", "INTEL-SA-00986"},
          "2023-02-15T00:00:00Z"},
-        {"teekit/tdx-v4-gcp.json", TCBINFOS "tcbInfo-tdx-00806f050000.json", T_TEEKIT_TCB,
-         "UpToDate", {NULL}, "2024-03-13T00:00:00Z"},
+        {"teekit/tdx-v4-gcp.json",
+         TCBINFOS "tcbInfo-tdx-00806f050000.json",
+         T_TEEKIT_TCB,
+         "UpToDate",
+         {NULL},
+         "2024-03-13T00:00:00Z"},
         /* OutOfDate: PCK comps 6 6 .. reach tcbLevels[1] */
-        {"teekit/tdx-v4-zkdcap.dat", TCBINFOS "tcbInfo-tdx-00806f050000.json", T_TEEKIT_TCB,
-         "OutOfDate", {"INTEL-SA-00960", "INTEL-SA-00982", "INTEL-SA-00986"},
+        {"teekit/tdx-v4-zkdcap.dat",
+         TCBINFOS "tcbInfo-tdx-00806f050000.json",
+         T_TEEKIT_TCB,
+         "OutOfDate",
+         {"INTEL-SA-00960", "INTEL-SA-00982", "INTEL-SA-00986"},
          "2023-08-09T00:00:00Z"},
         /* teekit tdx-v4-trustee.dat (same bytes): OutOfDate, FMSPC 50806f000000 */
-        {"trustee/tdx_quote_4.dat", TCBINFOS "tcbInfo-tdx-50806f000000.json", T_TEEKIT_TCB,
-         "OutOfDate", {"INTEL-SA-00837", "INTEL-SA-00960", "INTEL-SA-00982", "INTEL-SA-00986"},
+        {"trustee/tdx_quote_4.dat",
+         TCBINFOS "tcbInfo-tdx-50806f000000.json",
+         T_TEEKIT_TCB,
+         "OutOfDate",
+         {"INTEL-SA-00837", "INTEL-SA-00960", "INTEL-SA-00982", "INTEL-SA-00986"},
          "2023-02-15T00:00:00Z"},
         /* teekit tdx-v4-phala.dat (same bytes as dcap-qvl/tdx_quote.dat): UpToDate */
-        {"dcap-qvl/tdx_quote.dat", TCBINFOS "tcbInfo-tdx-b0c06f000000.json", T_TEEKIT_TCB,
-         "UpToDate", {NULL}, "2024-03-13T00:00:00Z"},
+        {"dcap-qvl/tdx_quote.dat",
+         TCBINFOS "tcbInfo-tdx-b0c06f000000.json",
+         T_TEEKIT_TCB,
+         "UpToDate",
+         {NULL},
+         "2024-03-13T00:00:00Z"},
         /* go-tdx-guest TestVerifyUsingTcbInfoV5: verifyTdQuoteBody OK at 2026-02-03T01:00Z
          * (TCB info window 2026-02-01..03-03): tcbLevels[0], UpToDate */
-        {"go-tdx-guest/quote_v5_sample.dat", "go-tdx-guest/tcbinfo_tdx_90c06f000000.json",
-         T_GO_TDX_V5, "UpToDate", {NULL}, "2024-11-13T00:00:00Z"},
+        {"go-tdx-guest/quote_v5_sample.dat",
+         "go-tdx-guest/tcbinfo_tdx_90c06f000000.json",
+         T_GO_TDX_V5,
+         "UpToDate",
+         {NULL},
+         "2024-11-13T00:00:00Z"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         expect_status(&cases[i]);
@@ -166,8 +196,12 @@ static void test_manifest_statuses_from_tcb_info(void **state)
 static void test_azure_is_up_to_date_under_qvl_rules(void **state)
 {
     (void)state;
-    static const tcb_case k = {"teekit/tdx-v4-azure", TCBINFOS "tcbInfo-tdx-00806f050000.json",
-                               T_TEEKIT_TCB, "UpToDate", {NULL}, "2024-03-13T00:00:00Z"};
+    static const tcb_case k = {"teekit/tdx-v4-azure",
+                               TCBINFOS "tcbInfo-tdx-00806f050000.json",
+                               T_TEEKIT_TCB,
+                               "UpToDate",
+                               {NULL},
+                               "2024-03-13T00:00:00Z"};
     expect_status(&k);
     cloak_collateral *c = load_tcb_ok(k.tcb_info, CHAIN_2025);
     json_t *cl = NULL;
@@ -211,7 +245,8 @@ static void eval_unverified(const char *quote, const cloak_collateral *c, dcap_t
     dcap_pck_chain ch = {0};
     dcap_pck_ext ext;
     cloak_error e = {0};
-    if (dcap_quote_parse(p, len, &q, &e) || dcap_pck_chain_load(q.pck_pem, q.pck_pem_len, &ch, &e) ||
+    if (dcap_quote_parse(p, len, &q, &e) ||
+        dcap_pck_chain_load(q.pck_pem, q.pck_pem_len, &ch, &e) ||
         dcap_pck_parse_ext(ch.leaf, &ext, &e))
         fail_msg("%s: %s", quote, e.msg);
     memset(r, 0, sizeof *r);
@@ -263,16 +298,14 @@ static void test_tcb_info_for_other_platform_refused(void **state)
     cloak_collateral *c = load_tcb_ok(TCBINFOS "tcbInfo-sgx-00806f050000.json", CHAIN_2025);
     json_t *cl = NULL;
     cloak_error e = {0};
-    assert_int_equal(verify("teekit/sgx-tlsn-quote9.dat", c, T_TEEKIT_TCB, &cl, &e),
-                     CLOAK_EVERIFY);
+    assert_int_equal(verify("teekit/sgx-tlsn-quote9.dat", c, T_TEEKIT_TCB, &cl, &e), CLOAK_EVERIFY);
     if (!strstr(e.msg, "TCB info is for FMSPC 00806f050000, the PCK certificate's FMSPC is "
                        "00906ed50000"))
         fail_msg("%s", e.msg);
     assert_null(cl);
     cloak_collateral_free(c);
     c = load_tcb_ok(TCBINFOS "tcbInfo-tdx-00806f050000.json", CHAIN_2025);
-    assert_int_equal(verify("teekit/sgx-tlsn-quote9.dat", c, T_TEEKIT_TCB, &cl, &e),
-                     CLOAK_EVERIFY);
+    assert_int_equal(verify("teekit/sgx-tlsn-quote9.dat", c, T_TEEKIT_TCB, &cl, &e), CLOAK_EVERIFY);
     if (!strstr(e.msg, "TCB info id is TDX, expected SGX")) fail_msg("%s", e.msg);
     assert_null(cl);
     cloak_collateral_free(c);
@@ -308,8 +341,7 @@ static void test_expired_signing_certificate_refused(void **state)
     cloak_collateral *c = load_tcb_ok(TCBINFOS "tcbInfo-sgx-00906ed50000.json", CHAIN_2018);
     json_t *cl = NULL;
     cloak_error e = {0};
-    assert_int_equal(verify("teekit/sgx-tlsn-quote9.dat", c, T_TEEKIT_TCB, &cl, &e),
-                     CLOAK_EVERIFY);
+    assert_int_equal(verify("teekit/sgx-tlsn-quote9.dat", c, T_TEEKIT_TCB, &cl, &e), CLOAK_EVERIFY);
     if (!strstr(e.msg, "Intel SGX TCB Signing is not valid at 2025-09-29T23:00:00Z"))
         fail_msg("%s", e.msg);
     assert_null(cl);
@@ -352,7 +384,8 @@ static int run_cli(const char *const *args, char **out, char **err)
     snprintf(er, sizeof er, "%s/err", dir);
     snprintf(bin, sizeof bin, "%s/bin/cloak", getenv("CLOAK_BUILD_DIR"));
     argv[n++] = bin;
-    for (; args[n - 1] && n < 23; n++) argv[n] = (char *)args[n - 1];
+    for (; args[n - 1] && n < 23; n++)
+        argv[n] = (char *)args[n - 1];
     argv[n] = NULL;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -379,8 +412,17 @@ static void test_cli_tcb_info(void **state)
          *ti = dcap_vec_path(TCBINFOS "tcbInfo-tdx-50806f000000.json"),
          *ch = dcap_vec_path(CHAIN_2025), *col = dcap_vec_path("dcap-qvl/tdx_quote_collateral"),
          *out, *err;
-    const char *ok[] = {"evidence", "verify", "--json", "--tcb-info", ti, "--tcb-signing-chain",
-                        ch, "--at", "2025-09-29T23:00:00Z", q, NULL};
+    const char *ok[] = {"evidence",
+                        "verify",
+                        "--json",
+                        "--tcb-info",
+                        ti,
+                        "--tcb-signing-chain",
+                        ch,
+                        "--at",
+                        "2025-09-29T23:00:00Z",
+                        q,
+                        NULL};
     assert_int_equal(run_cli(ok, &out, &err), 0);
     json_error_t je;
     json_t *cl = json_loads(out, 0, &je);
@@ -392,15 +434,16 @@ static void test_cli_tcb_info(void **state)
     json_decref(cl);
     free(out), free(err);
     /* after nextUpdate (2025-10-29T18:29:22Z): rejected, exit 1, reason on stderr */
-    const char *late[] = {"evidence", "verify", "--tcb-info", ti, "--tcb-signing-chain", ch,
-                          "--at", "2025-11-01T00:00:00Z", q, NULL};
+    const char *late[] = {"evidence", "verify", "--tcb-info",           ti, "--tcb-signing-chain",
+                          ch,         "--at",   "2025-11-01T00:00:00Z", q,  NULL};
     assert_int_equal(run_cli(late, &out, &err), 1);
     assert_non_null(strstr(err, "TCB info expired"));
     assert_string_equal(out, "");
     free(out), free(err);
     /* usage errors: both kinds of collateral; --tcb-info without its chain */
-    const char *both[] = {"evidence", "verify", "--collateral", col, "--tcb-info", ti,
-                          "--tcb-signing-chain", ch, q, NULL};
+    const char *both[] = {
+        "evidence", "verify", "--collateral", col, "--tcb-info", ti, "--tcb-signing-chain", ch,
+        q,          NULL};
     assert_int_equal(run_cli(both, &out, &err), 2);
     assert_non_null(strstr(err, "mutually exclusive"));
     free(out), free(err);

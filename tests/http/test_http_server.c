@@ -38,9 +38,10 @@ static void h_key(cloak_http_req *req)
     loop_thread_id = pthread_self();
     const char *v = cloak_http_param(req, "version");
     cloak_http_reply_json(req, 200,
-                          json_pack("{s:s,s:o,s:s,s:s}", "name", cloak_http_param(req, "name"), "version",
-                                    v ? json_string(v) : json_null(), "api", cloak_http_query(req, "api-version"),
-                                    "route", cloak_http_route_pattern(req)));
+                          json_pack("{s:s,s:o,s:s,s:s}", "name", cloak_http_param(req, "name"),
+                                    "version", v ? json_string(v) : json_null(), "api",
+                                    cloak_http_query(req, "api-version"), "route",
+                                    cloak_http_route_pattern(req)));
 }
 
 static void h_reset(cloak_http_req *req)
@@ -52,8 +53,10 @@ static void h_policy(cloak_http_req *req)
 {
     size_t len;
     const uint8_t *body = cloak_http_body(req, &len);
-    cloak_http_reply_json(req, 200, json_pack("{s:s,s:s,s:s%}", "type", cloak_http_param(req, "type"), "method",
-                                              cloak_http_method(req), "body", (const char *)body, len));
+    cloak_http_reply_json(req, 200,
+                          json_pack("{s:s,s:s,s:s%}", "type", cloak_http_param(req, "type"),
+                                    "method", cloak_http_method(req), "body", (const char *)body,
+                                    len));
 }
 
 static void h_echo(cloak_http_req *req)
@@ -75,19 +78,20 @@ static void work_sum(cloak_http_req *req, void *arg)
     work_job *j = arg;
     j->on_worker = !pthread_equal(pthread_self(), loop_thread_id);
     if (j->sleep_ms) usleep(j->sleep_ms * 1000u);
-    for (unsigned long i = 1; i <= j->n; i++) j->sum += i;
+    for (unsigned long i = 1; i <= j->n; i++)
+        j->sum += i;
 }
 
 static void done_sum(cloak_http_req *req, void *arg)
 {
     work_job *j = arg;
-    cloak_http_reply_json(req, 200, json_pack("{s:I,s:b,s:b}", "sum", (json_int_t)j->sum, "on_worker", j->on_worker,
-                                              "on_loop", pthread_equal(pthread_self(), loop_thread_id)));
+    cloak_http_reply_json(req, 200,
+                          json_pack("{s:I,s:b,s:b}", "sum", (json_int_t)j->sum, "on_worker",
+                                    j->on_worker, "on_loop",
+                                    pthread_equal(pthread_self(), loop_thread_id)));
 }
 
-static void done_silent(cloak_http_req *req, void *arg)
-{
-}
+static void done_silent(cloak_http_req *req, void *arg) {}
 
 static void h_work(cloak_http_req *req)
 {
@@ -96,12 +100,12 @@ static void h_work(cloak_http_req *req)
     j->n = strtoul(cloak_http_param(req, "n"), NULL, 10);
     const char *ms = cloak_http_query(req, "sleep_ms");
     j->sleep_ms = ms ? (unsigned)atoi(ms) : 0;
-    cloak_http_defer(req, work_sum, strcmp(cloak_http_route_pattern(req), "/silent/{n}") ? done_sum : done_silent, j);
+    cloak_http_defer(req, work_sum,
+                     strcmp(cloak_http_route_pattern(req), "/silent/{n}") ? done_sum : done_silent,
+                     j);
 }
 
-static void h_noreply(cloak_http_req *req)
-{
-}
+static void h_noreply(cloak_http_req *req) {}
 
 static void h_twice(cloak_http_req *req)
 {
@@ -126,24 +130,28 @@ static const cloak_http_route routes[] = {
 
 static char ca_path[4200];
 
-static void fetch_with(cloak_http_client *c, const char *method, const char *path, const char *const *headers,
-                       const char *body, size_t body_len, cloak_http_response *r)
+static void fetch_with(cloak_http_client *c, const char *method, const char *path,
+                       const char *const *headers, const char *body, size_t body_len,
+                       cloak_http_response *r)
 {
     char url[512];
     snprintf(url, sizeof url, "%s%s", base_url, path);
     cloak_error e = {0};
     atomic_fetch_add(&requests_made, 1);
-    cloak_err rc = c ? cloak_http_client_fetch(c, method, url, headers, (const uint8_t *)body, body_len, r, &e)
-                     : cloak_http_fetch(method, url, ca_path, headers, (const uint8_t *)body, body_len, r, &e);
+    cloak_err rc =
+        c ? cloak_http_client_fetch(c, method, url, headers, (const uint8_t *)body, body_len, r, &e)
+          : cloak_http_fetch(method, url, ca_path, headers, (const uint8_t *)body, body_len, r, &e);
     if (rc) fprintf(stderr, "fetch: %s\n", e.msg);
     assert_int_equal(rc, CLOAK_OK);
 }
 
-static json_t *fetch_json(const char *method, const char *path, const char *body, long want_status, char *req_id)
+static json_t *fetch_json(const char *method, const char *path, const char *body, long want_status,
+                          char *req_id)
 {
     cloak_http_response r;
     fetch_with(NULL, method, path, NULL, body, body ? strlen(body) : 0, &r);
-    if (r.status != want_status) fprintf(stderr, "%s %s -> %ld %s\n", method, path, r.status, (char *)r.body.p);
+    if (r.status != want_status)
+        fprintf(stderr, "%s %s -> %ld %s\n", method, path, r.status, (char *)r.body.p);
     assert_int_equal(r.status, want_status);
     char id[64];
     assert_non_null(cloak_http_response_header(&r, "x-ms-request-id", id, sizeof id));
@@ -158,7 +166,8 @@ static json_t *fetch_json(const char *method, const char *path, const char *body
 }
 
 /* Every error is {"error":{"code":..., "message":...}} with the code we expect. */
-static void expect_error(const char *method, const char *path, const char *body, long status, const char *code)
+static void expect_error(const char *method, const char *path, const char *body, long status,
+                         const char *code)
 {
     json_t *j = fetch_json(method, path, body, status, NULL);
     json_t *err = json_object_get(j, "error");
@@ -237,23 +246,27 @@ static void test_tls_material_verifies_with_openssl(void **state)
     assert_non_null(strstr(san, "IP Address:127.0.0.1"));
     /* An independent TLS client: the handshake verifies against ca.pem, for host localhost. */
     snprintf(cmd, sizeof cmd,
-             "openssl s_client -connect 127.0.0.1:%u -CAfile %s -verify_return_error -verify_hostname localhost "
+             "openssl s_client -connect 127.0.0.1:%u -CAfile %s -verify_return_error "
+             "-verify_hostname localhost "
              "</dev/null 2>&1",
              cloak_http_server_port(srv), f->ca);
     char *out = run(cmd);
     if (!strstr(out, "Verify return code: 0 (ok)")) fprintf(stderr, "%s\n", out);
     assert_non_null(strstr(out, "Verify return code: 0 (ok)"));
     /* TLS 1.1 is refused by the server (the client's own floor lowered so it offers it). */
-    snprintf(cmd, sizeof cmd,
-             "openssl s_client -connect 127.0.0.1:%u -tls1_1 -cipher DEFAULT@SECLEVEL=0 </dev/null 2>&1",
-             cloak_http_server_port(srv));
+    snprintf(
+        cmd, sizeof cmd,
+        "openssl s_client -connect 127.0.0.1:%u -tls1_1 -cipher DEFAULT@SECLEVEL=0 </dev/null 2>&1",
+        cloak_http_server_port(srv));
     out = run(cmd);
     if (!strstr(out, "Cipher is (NONE)")) fprintf(stderr, "%s\n", out);
     assert_non_null(strstr(out, "Cipher is (NONE)"));
     assert_null(strstr(out, "BEGIN CERTIFICATE"));
     /* Plaintext HTTP on the same port gets no HTTP answer at all. */
-    snprintf(cmd, sizeof cmd, "curl -s --max-time 5 -o /dev/null -w 'code=%%{http_code}' http://127.0.0.1:%u/metrics",
-             cloak_http_server_port(srv));
+    snprintf(
+        cmd, sizeof cmd,
+        "curl -s --max-time 5 -o /dev/null -w 'code=%%{http_code}' http://127.0.0.1:%u/metrics",
+        cloak_http_server_port(srv));
     assert_string_equal(run(cmd), "code=000");
     /* A later start reuses the material. */
     uint8_t *a = NULL, *b = NULL;
@@ -297,7 +310,8 @@ static void test_trailing_slash_per_route(void **state)
 
 static void test_reset_suffix_and_methods(void **state)
 {
-    json_t *j = fetch_json("POST", "/policies/SgxEnclave:reset", "eyJhbGciOiJub25lIn0..", 200, NULL);
+    json_t *j =
+        fetch_json("POST", "/policies/SgxEnclave:reset", "eyJhbGciOiJub25lIn0..", 200, NULL);
     assert_string_equal(json_string_value(json_object_get(j, "reset")), "SgxEnclave");
     json_decref(j);
     j = fetch_json("PUT", "/policies/TdxVm", "jws.text.body", 200, NULL);
@@ -311,7 +325,8 @@ static void test_error_shapes(void **state)
 {
     expect_error("GET", "/nothing/here", NULL, 404, "NotFound");
     expect_error("GET", "/keys/r1/v1", NULL, 400, "MissingApiVersionParameter");
-    expect_error("GET", "/keys/r1/v1?api-version=1999-01-01", NULL, 400, "InvalidApiVersionParameter");
+    expect_error("GET", "/keys/r1/v1?api-version=1999-01-01", NULL, 400,
+                 "InvalidApiVersionParameter");
     expect_error("GET", "/keys/r1/v1?api-version=%zz", NULL, 400, "BadRequest");
     expect_error("POST", "/echo", "{\"a\":", 400, "BadParameter");
     expect_error("POST", "/echo", "[1,2]", 400, "BadParameter");
@@ -342,7 +357,8 @@ static void test_json_echo_and_extra_header(void **state)
     assert_int_equal(r.status, 201);
     char v[64];
     assert_string_equal(cloak_http_response_header(&r, "x-test", v, sizeof v), "yes");
-    assert_string_equal(cloak_http_response_header(&r, "Content-Type", v, sizeof v), "application/json; charset=utf-8");
+    assert_string_equal(cloak_http_response_header(&r, "Content-Type", v, sizeof v),
+                        "application/json; charset=utf-8");
     assert_string_equal((char *)r.body.p, "{\"echo\":{\"quote\":\"cXVvdGU\",\"n\":[1,2,3]}}");
     cloak_http_response_free(&r);
 }
@@ -385,7 +401,7 @@ static void test_deferred_jobs_and_reply_discipline(void **state)
     json_decref(j);
     long misuse0 = metric("\ncloak_http_reply_misuse_total ");
     expect_error("POST", "/silent/10", NULL, 500, "InternalError"); /* done without a reply */
-    expect_error("GET", "/noreply", NULL, 500, "InternalError");   /* handler without a reply */
+    expect_error("GET", "/noreply", NULL, 500, "InternalError");    /* handler without a reply */
     cloak_http_response r;
     fetch_with(NULL, "GET", "/twice", NULL, NULL, 0, &r); /* the first reply wins */
     assert_int_equal(r.status, 200);
@@ -422,7 +438,8 @@ static void *client_thread(void *p)
         char url[256];
         snprintf(url, sizeof url, "%s%s", base_url, path);
         atomic_fetch_add(&requests_made, 1);
-        if (cloak_http_client_fetch(c, deferred ? "POST" : "GET", url, NULL, NULL, 0, &r, NULL)) break;
+        if (cloak_http_client_fetch(c, deferred ? "POST" : "GET", url, NULL, NULL, 0, &r, NULL))
+            break;
         if (r.status == 200 && strstr((char *)r.body.p, want)) w->ok++;
         w->connections += r.new_connections;
         cloak_http_response_free(&r);
@@ -433,7 +450,8 @@ static void *client_thread(void *p)
 
 static void test_concurrent_keepalive_requests(void **state)
 {
-    long before = metric("cloak_http_requests_total{route=\"/work/{n}\",method=\"POST\",code=\"200\"} ");
+    long before =
+        metric("cloak_http_requests_total{route=\"/work/{n}\",method=\"POST\",code=\"200\"} ");
     pthread_t t[THREADS];
     worker_arg w[THREADS];
     for (int i = 0; i < THREADS; i++) {
@@ -446,9 +464,11 @@ static void test_concurrent_keepalive_requests(void **state)
         assert_int_equal(w[i].connections, 1); /* every request after the first reused it */
     }
     /* /metrics counts exactly the deferred requests just made. */
-    long after = metric("cloak_http_requests_total{route=\"/work/{n}\",method=\"POST\",code=\"200\"} ");
+    long after =
+        metric("cloak_http_requests_total{route=\"/work/{n}\",method=\"POST\",code=\"200\"} ");
     assert_int_equal(after - before, THREADS * (PER_THREAD / 2));
-    long gets = metric("cloak_http_request_duration_seconds_count{route=\"/keys/{name}/{version}\"} ");
+    long gets =
+        metric("cloak_http_request_duration_seconds_count{route=\"/keys/{name}/{version}\"} ");
     assert_true(gets >= THREADS * (PER_THREAD - PER_THREAD / 2));
 }
 

@@ -24,7 +24,8 @@ static void test_query_names_are_percent_decoded(void **state)
     int st;
     assert_int_equal(parse(&a, "/keys/k1/?api%2Dversion=2025-07-01", &t, &st), 0);
     assert_string_equal(http_target_query(&t, "api-version"), "2025-07-01");
-    assert_string_equal(http_target_query(&t, "API-Version"), "2025-07-01"); /* names: case-insensitive */
+    assert_string_equal(http_target_query(&t, "API-Version"),
+                        "2025-07-01"); /* names: case-insensitive */
     assert_string_equal(t.path.p, "/keys/k1/");
     assert_int_equal(t.nsegs, 3);
     assert_string_equal(t.segs[0].p, "keys");
@@ -50,7 +51,8 @@ static void test_query_values_decode_plus_and_escapes(void **state)
 
 static void test_malformed_escapes_are_refused(void **state)
 {
-    const char *bad[] = {"/x?a=%zz", "/x?a=%4", "/x?%=1", "/k%2", "/k%00", "/x?a=%00", "x", "", "/a b", "/\x7f"};
+    const char *bad[] = {"/x?a=%zz", "/x?a=%4", "/x?%=1", "/k%2", "/k%00",
+                         "/x?a=%00", "x",       "",       "/a b", "/\x7f"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         http_arena a = {0};
         http_target t;
@@ -66,7 +68,8 @@ static void test_absolute_form_and_fragment(void **state)
     http_arena a = {0};
     http_target t;
     int st;
-    assert_int_equal(parse(&a, "https://vault1.localhost:8443/keys/r1?api-version=7.4#frag", &t, &st), 0);
+    assert_int_equal(
+        parse(&a, "https://vault1.localhost:8443/keys/r1?api-version=7.4#frag", &t, &st), 0);
     assert_string_equal(t.path.p, "/keys/r1");
     assert_string_equal(http_target_query(&t, "api-version"), "7.4");
     assert_int_equal(parse(&a, "https://host?x=1", &t, &st), 0);
@@ -87,11 +90,13 @@ static void test_limits(void **state)
     assert_int_equal(parse(&a, big, &t, &st), -1);
     assert_int_equal(st, 414);
     char many[1024] = "/x?";
-    for (int i = 0; i < 70; i++) strcat(many, "a=1&");
+    for (int i = 0; i < 70; i++)
+        strcat(many, "a=1&");
     assert_int_equal(parse(&a, many, &t, &st), -1);
     assert_int_equal(st, 400);
     char deep[256] = "";
-    for (int i = 0; i < 40; i++) strcat(deep, "/a");
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "/a");
     assert_int_equal(parse(&a, deep, &t, &st), -1);
     assert_int_equal(st, 404);
     http_arena_free(&a);
@@ -102,7 +107,8 @@ static void test_limits(void **state)
 static http_pattern pats[32];
 static size_t npats;
 
-static int match(const char *pattern, unsigned flags, const char *path, http_arena *a, http_kv **kv, size_t *n)
+static int match(const char *pattern, unsigned flags, const char *path, http_arena *a, http_kv **kv,
+                 size_t *n)
 {
     http_pattern p;
     const char *err;
@@ -130,7 +136,8 @@ static void test_patterns(void **state)
     assert_int_equal(match("/keys/{name}", 0, "/keys/a%2Fb", &a, &kv, &n), 1);
     assert_string_equal(kv[0].value.p, "a/b");
     /* The `:reset` suffix. */
-    assert_int_equal(match("/policies/{type}:reset", 0, "/policies/SgxEnclave:reset", &a, &kv, &n), 1);
+    assert_int_equal(match("/policies/{type}:reset", 0, "/policies/SgxEnclave:reset", &a, &kv, &n),
+                     1);
     assert_string_equal(kv[0].value.p, "SgxEnclave");
     assert_int_equal(match("/policies/{type}:reset", 0, "/policies/:reset", &a, &kv, &n), 0);
     assert_int_equal(match("/policies/{type}:reset", 0, "/policies/SgxEnclave", &a, &kv, &n), 0);
@@ -146,7 +153,8 @@ static void test_patterns(void **state)
     assert_int_equal(match("/", CLOAK_HTTP_SLASH_OPTIONAL, "/", &a, &kv, &n), 1);
     assert_int_equal(match("/keys", 0, "/keys/extra", &a, &kv, &n), 0);
     http_arena_free(&a);
-    while (npats) http_pattern_free(&pats[--npats]);
+    while (npats)
+        http_pattern_free(&pats[--npats]);
 }
 
 static void test_bad_patterns_are_refused(void **state)

@@ -39,7 +39,8 @@ int setup(void **state)
     signal(SIGPIPE, SIG_IGN); /* a refused peer closes its socket while the other side writes */
     if (!mkdtemp(t)) return -1;
     F.dir = strdup(t);
-    if (cloak_platform_open(F.dir, &F.plat, &e) || cloak_trust_new(CLOAK_TRUST_ALLOW_SIM, F.dir, &F.trust_sim, &e) ||
+    if (cloak_platform_open(F.dir, &F.plat, &e) ||
+        cloak_trust_new(CLOAK_TRUST_ALLOW_SIM, F.dir, &F.trust_sim, &e) ||
         cloak_trust_new(0, NULL, &F.trust_plain, &e) || cloak_ratls_keygen(&F.key, &e) ||
         cloak_ratls_keygen(&F.other, &e)) {
         fprintf(stderr, "setup: %s\n", e.msg);
@@ -69,7 +70,8 @@ cloak_err sim_quote(void *ctx, const uint8_t rd[CLOAK_REPORT_DATA_BYTES], uint8_
     uint8_t body[CLOAK_SGX_REPORT_BODY_BYTES];
     memset(&r, 0, sizeof r);
     cloak_platform_cpusvn(F.plat, r.cpusvn);
-    r.attr_flags = CLOAK_SGX_FLAG_INIT | CLOAK_SGX_FLAG_MODE64BIT | (s->debug ? CLOAK_SGX_FLAG_DEBUG : 0);
+    r.attr_flags =
+        CLOAK_SGX_FLAG_INIT | CLOAK_SGX_FLAG_MODE64BIT | (s->debug ? CLOAK_SGX_FLAG_DEBUG : 0);
     r.attr_xfrm = 0x3;
     memcpy(r.mrenclave, MRENCLAVE, 32);
     memcpy(r.mrsigner, MRSIGNER, 32);
@@ -156,4 +158,3 @@ char *hex(const uint8_t *p, size_t n)
     assert_non_null(s);
     return s;
 }
-

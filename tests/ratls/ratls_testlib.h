@@ -28,8 +28,8 @@ int setup(void **state);
 int teardown(void **state);
 
 typedef struct {
-    int debug;                      /* set ATTRIBUTES.DEBUG */
-    const uint8_t *force_rd;        /* quote this report data instead of the one asked for */
+    int debug;               /* set ATTRIBUTES.DEBUG */
+    const uint8_t *force_rd; /* quote this report data instead of the one asked for */
     cloak_error why;
 } sim_evidence;
 /* A cloak_ratls_evidence_fn over the platform in F; ctx is a sim_evidence. */

@@ -42,8 +42,8 @@ static void *server_main(void *arg)
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     SSL *ssl = NULL;
     cloak_error e = {0};
-    if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) || !SSL_CTX_use_certificate(ctx, s->cert) ||
-        !SSL_CTX_use_PrivateKey(ctx, s->key) ||
+    if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
+        !SSL_CTX_use_certificate(ctx, s->cert) || !SSL_CTX_use_PrivateKey(ctx, s->key) ||
         (s->verify_client && cloak_ratls_ssl_ctx_set_verify(ctx, s->verify_client, &e)))
         goto out;
     ssl = SSL_new(ctx);
@@ -63,11 +63,11 @@ out:
 }
 
 typedef struct {
-    int connected;      /* SSL_connect succeeded */
-    cloak_err rc;       /* cloak_ratls_ssl_claims */
+    int connected; /* SSL_connect succeeded */
+    cloak_err rc;  /* cloak_ratls_ssl_claims */
     cloak_error why;
     json_t *claims;
-    int echoed;         /* one byte went through both ways */
+    int echoed; /* one byte went through both ways */
     int server_accepted;
     json_t *server_saw; /* the client's claims as the server verified them (mutual) */
 } handshake;
@@ -126,7 +126,8 @@ static void expect_refused(X509 *cert, EVP_PKEY *key, const cloak_ratls_verifier
                            const char *words)
 {
     handshake h = run_handshake(cert, key, v, NULL, NULL);
-    if (!strstr(h.why.msg, words) || getenv("CLOAK_TEST_VERBOSE")) fprintf(stderr, "reason: %s\n", h.why.msg);
+    if (!strstr(h.why.msg, words) || getenv("CLOAK_TEST_VERBOSE"))
+        fprintf(stderr, "reason: %s\n", h.why.msg);
     assert_false(h.connected);
     assert_false(h.server_accepted);
     assert_null(h.claims);
@@ -208,7 +209,9 @@ static void test_refused_when_evidence_was_made_for_another_key(void **state)
     size_t spki_len = 0;
     cloak_error e = {0};
     assert_int_equal(ratls_spki_der(F.other, &spki, &spki_len, &e), CLOAK_OK);
-    assert_int_equal(ratls_build_claims(CLOAK_RATLS_HASH_SHA256, spki, spki_len, NULL, 0, &claims, &e), CLOAK_OK);
+    assert_int_equal(
+        ratls_build_claims(CLOAK_RATLS_HASH_SHA256, spki, spki_len, NULL, 0, &claims, &e),
+        CLOAK_OK);
     assert_int_equal(ratls_report_data(claims.p, claims.len, rd, &e), CLOAK_OK);
     sim_evidence se = {.force_rd = rd};
     time_t now = time(NULL);
@@ -309,7 +312,8 @@ static void test_collateral_gives_tcb_status(void **state)
     X509 *cert = make_cert(0);
     cloak_collateral *col = NULL;
     cloak_error e = {0};
-    if (cloak_collateral_load(cloak_platform_collateral_dir(F.plat), &col, &e)) fail_msg("%s", e.msg);
+    if (cloak_collateral_load(cloak_platform_collateral_dir(F.plat), &col, &e))
+        fail_msg("%s", e.msg);
     cloak_policy p = sim_policy();
     p.max_tcb_status = CLOAK_TCB_UP_TO_DATE;
     cloak_ratls_verifier v = {.trust = F.trust_sim, .collateral = col, .policy = &p};
@@ -331,17 +335,20 @@ static void test_collateral_gives_tcb_status(void **state)
 
 static void test_nonce_must_match_when_the_verifier_names_one(void **state)
 {
-    static const uint8_t nonce[16] = {'f', 'r', 'e', 's', 'h', '-', 'n', 'o', 'n', 'c', 'e', '-', '0', '0', '0', '1'};
-    static const uint8_t other[16] = {'f', 'r', 'e', 's', 'h', '-', 'n', 'o', 'n', 'c', 'e', '-', '0', '0', '0', '2'};
+    static const uint8_t nonce[16] = {'f', 'r', 'e', 's', 'h', '-', 'n', 'o',
+                                      'n', 'c', 'e', '-', '0', '0', '0', '1'};
+    static const uint8_t other[16] = {'f', 'r', 'e', 's', 'h', '-', 'n', 'o',
+                                      'n', 'c', 'e', '-', '0', '0', '0', '2'};
     sim_evidence se = {0};
     time_t now = time(NULL);
     X509 *cert = NULL, *plain = make_cert(0);
     cloak_error e = {0};
-    assert_int_equal(cloak_ratls_make_cert_nonce(F.key, "n", sim_quote, &se, now - 60, now + 60, nonce,
-                                                 sizeof nonce, &cert, &e),
+    assert_int_equal(cloak_ratls_make_cert_nonce(F.key, "n", sim_quote, &se, now - 60, now + 60,
+                                                 nonce, sizeof nonce, &cert, &e),
                      CLOAK_OK);
     cloak_policy p = sim_policy();
-    cloak_ratls_verifier v = {.trust = F.trust_sim, .policy = &p, .nonce = nonce, .nonce_len = sizeof nonce};
+    cloak_ratls_verifier v = {
+        .trust = F.trust_sim, .policy = &p, .nonce = nonce, .nonce_len = sizeof nonce};
     json_t *c = NULL;
     cloak_err rc = cloak_ratls_verify_cert(cert, &v, &c, &e);
     if (rc) fprintf(stderr, "refused: %s\n", e.msg);
@@ -384,7 +391,8 @@ static void test_pubkey_hash_sha384_and_sha512_accepted(void **state)
         cloak_error e = {0};
         sim_evidence se = {0};
         assert_int_equal(ratls_spki_der(F.key, &spki, &spki_len, &e), CLOAK_OK);
-        assert_int_equal(ratls_build_claims(algs[i], spki, spki_len, NULL, 0, &claims, &e), CLOAK_OK);
+        assert_int_equal(ratls_build_claims(algs[i], spki, spki_len, NULL, 0, &claims, &e),
+                         CLOAK_OK);
         assert_int_equal(ratls_report_data(claims.p, claims.len, rd, &e), CLOAK_OK);
         assert_int_equal(sim_quote(&se, rd, &q, &qn), CLOAK_OK);
         assert_int_equal(ratls_build_extension(q, qn, claims.p, claims.len, &ext, &e), CLOAK_OK);
@@ -404,7 +412,8 @@ static void test_pubkey_hash_sha384_and_sha512_accepted(void **state)
     }
 }
 
-static cloak_err failing_evidence(void *ctx, const uint8_t rd[CLOAK_REPORT_DATA_BYTES], uint8_t **q, size_t *n)
+static cloak_err failing_evidence(void *ctx, const uint8_t rd[CLOAK_REPORT_DATA_BYTES], uint8_t **q,
+                                  size_t *n)
 {
     return CLOAK_EPERM;
 }
@@ -415,12 +424,15 @@ static void test_make_cert_rejects_bad_arguments(void **state)
     X509 *x = NULL;
     cloak_error e = {0};
     static const uint8_t short_nonce[4] = {1, 2, 3, 4};
-    assert_int_equal(cloak_ratls_make_cert(F.key, "x", sim_quote, &se, 100, 100, &x, &e), CLOAK_EINVAL);
-    assert_non_null(strstr(e.msg, "validity is empty"));
-    assert_int_equal(cloak_ratls_make_cert_nonce(F.key, "x", sim_quote, &se, 1, 2, short_nonce, 4, &x, &e),
+    assert_int_equal(cloak_ratls_make_cert(F.key, "x", sim_quote, &se, 100, 100, &x, &e),
                      CLOAK_EINVAL);
+    assert_non_null(strstr(e.msg, "validity is empty"));
+    assert_int_equal(
+        cloak_ratls_make_cert_nonce(F.key, "x", sim_quote, &se, 1, 2, short_nonce, 4, &x, &e),
+        CLOAK_EINVAL);
     assert_non_null(strstr(e.msg, "nonce must be"));
-    assert_int_equal(cloak_ratls_make_cert(F.key, "x", failing_evidence, NULL, 1, 2, &x, &e), CLOAK_EPERM);
+    assert_int_equal(cloak_ratls_make_cert(F.key, "x", failing_evidence, NULL, 1, 2, &x, &e),
+                     CLOAK_EPERM);
     assert_non_null(strstr(e.msg, "evidence function failed"));
     assert_int_equal(cloak_ratls_make_cert(NULL, "x", sim_quote, &se, 1, 2, &x, &e), CLOAK_EINVAL);
     assert_null(x);

@@ -26,12 +26,12 @@ static void test_parse_rejects_malformed_extensions(void **state)
         const char *hex, *words;
     } cases[] = {
         {"", "not a tagged CBOR item"},
-        {"82414141", "not a tagged CBOR item"},                                  /* untagged array */
-        {"d9ea6182414141", "CBOR tag 60001"},                                    /* another tag */
-        {"d9ea609f4141ff", "not [bstr quote, bstr claims]"},                     /* indefinite array */
-        {"d9ea6083414141", "not [bstr quote, bstr claims]"},                     /* three items */
-        {"d9ea60824141", "not [bstr quote, bstr claims]"},                       /* truncated */
-        {"d9ea608241415a", "not [bstr quote, bstr claims]"},                     /* length past end */
+        {"82414141", "not a tagged CBOR item"},              /* untagged array */
+        {"d9ea6182414141", "CBOR tag 60001"},                /* another tag */
+        {"d9ea609f4141ff", "not [bstr quote, bstr claims]"}, /* indefinite array */
+        {"d9ea6083414141", "not [bstr quote, bstr claims]"}, /* three items */
+        {"d9ea60824141", "not [bstr quote, bstr claims]"},   /* truncated */
+        {"d9ea608241415a", "not [bstr quote, bstr claims]"}, /* length past end */
         {"d9ea60824041a0", "empty quote"},
         {"d9ea60824141 41a0 00", "after the CBOR item"},
         {"d9ea60824141 41a0", "no \"pubkey-hash\""},
@@ -87,7 +87,8 @@ static void test_parse_rejects_duplicate_claims(void **state)
                 cbor_put_bytes(&cl, CBOR_BSTR, nonce, sizeof nonce);
             }
         }
-        assert_int_equal(ratls_build_extension((const uint8_t *)"Q", 1, cl.p, cl.len, &ext, &e), CLOAK_OK);
+        assert_int_equal(ratls_build_extension((const uint8_t *)"Q", 1, cl.p, cl.len, &ext, &e),
+                         CLOAK_OK);
         cloak_ratls_evidence ev;
         cloak_err rc = cloak_ratls_evidence_parse(ext.p, ext.len, &ev, &e);
         if (rc == CLOAK_OK || !strstr(e.msg, "twice")) fprintf(stderr, "%s: %s\n", names[i], e.msg);
@@ -157,7 +158,8 @@ static X509 *load_vector(const char *name)
     return x;
 }
 
-static const char *const PEERS[] = {"gramine-cert.pem", "intel-sgxsdk-cert.pem", "rats-tls-cert.pem"};
+static const char *const PEERS[] = {"gramine-cert.pem", "intel-sgxsdk-cert.pem",
+                                    "rats-tls-cert.pem"};
 
 /* Peers computed pubkey-hash and REPORTDATA with their own code (mbedTLS, libcbor); our rule must
  * give the same bytes: pubkey-hash = SHA-256(SPKI DER), REPORTDATA = SHA-256(claims) || 0^32. */
@@ -191,7 +193,8 @@ static void test_peer_certificates_bind_their_keys_as_we_do(void **state)
  * collateral: TCB status "Unknown"). All three are debug enclaves: refused by default. */
 static void test_peer_certificates_verify(void **state)
 {
-    const time_t at = 1704067200; /* 2024-01-01: inside every certificate's and PCK chain's validity */
+    const time_t at =
+        1704067200; /* 2024-01-01: inside every certificate's and PCK chain's validity */
     for (size_t i = 0; i < sizeof PEERS / sizeof *PEERS; i++) {
         X509 *x = load_vector(PEERS[i]);
         cloak_policy p;
@@ -200,7 +203,8 @@ static void test_peer_certificates_verify(void **state)
         json_t *c = NULL;
         cloak_error e = {0};
         cloak_err rc = cloak_ratls_verify_cert(x, &v, &c, &e);
-        if (rc != CLOAK_EPERM || !strstr(e.msg, "debug")) fprintf(stderr, "%s: %s\n", PEERS[i], e.msg);
+        if (rc != CLOAK_EPERM || !strstr(e.msg, "debug"))
+            fprintf(stderr, "%s: %s\n", PEERS[i], e.msg);
         assert_int_equal(rc, CLOAK_EPERM);
         assert_non_null(strstr(e.msg, "debug"));
         p.allow_debug = 1;

@@ -103,18 +103,21 @@ void openssl_sha256(const char *path, char hex[65])
 
 void to_hex(const uint8_t *p, size_t n, char *hex)
 {
-    for (size_t i = 0; i < n; i++) sprintf(hex + 2 * i, "%02x", p[i]);
+    for (size_t i = 0; i < n; i++)
+        sprintf(hex + 2 * i, "%02x", p[i]);
 }
 
 void put_le(uint8_t *p, uint64_t v, int n)
 {
-    for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 uint64_t get_le(const uint8_t *p, int n)
 {
     uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | p[i];
     return v;
 }
 
@@ -139,7 +142,8 @@ void expected_mrsigner_hex(const char *key, char hex[65])
     uint8_t mod[384], le[384];
     char path[256];
     openssl_modulus(key, mod);
-    for (int i = 0; i < 384; i++) le[i] = mod[383 - i];
+    for (int i = 0; i < 384; i++)
+        le[i] = mod[383 - i];
     tpath(path, sizeof path, "modulus-le.bin");
     write_file(path, le, sizeof le);
     openssl_sha256(path, hex);

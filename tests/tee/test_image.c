@@ -111,10 +111,10 @@ static int setup(void **state)
         return -1;
     }
     char cmd[512];
-#define GEN_RSA(bits, e, path)                                                                 \
-    snprintf(cmd, sizeof cmd,                                                                  \
-             "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:%d "                     \
-             "-pkeyopt rsa_keygen_pubexp:%d -out '%s' 2>/dev/null",                            \
+#define GEN_RSA(bits, e, path)                                                                     \
+    snprintf(cmd, sizeof cmd,                                                                      \
+             "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:%d "                         \
+             "-pkeyopt rsa_keygen_pubexp:%d -out '%s' 2>/dev/null",                                \
              bits, e, path)
     GEN_RSA(3072, 65537, T.key_f4);
     if (system(cmd)) return -1;
@@ -199,7 +199,8 @@ static void test_keygen_refuses_overwrite_and_leaves_no_temp_files(void **state)
     free(after);
     DIR *d = opendir(scratch_dir);
     assert_non_null(d);
-    for (struct dirent *e; (e = readdir(d));) assert_null(strstr(e->d_name, ".tmp"));
+    for (struct dirent *e; (e = readdir(d));)
+        assert_null(strstr(e->d_name, ".tmp"));
     closedir(d);
     char p[256];
     tpath(p, sizeof p, "no/such/dir/k.pem");
@@ -254,8 +255,8 @@ static void test_signature_verifies_with_openssl_dgst(void **state)
     /* and not under another key */
     assert_int_equal(runf(NULL, 0, "openssl pkey -in '%s' -pubout -out '%s'", T.key_b, pub), 0);
     assert_int_not_equal(runf(out, sizeof out,
-                              "openssl dgst -sha256 -verify '%s' -signature '%s' '%s' 2>&1", pub, sig,
-                              hm),
+                              "openssl dgst -sha256 -verify '%s' -signature '%s' '%s' 2>&1", pub,
+                              sig, hm),
                          0);
     (void)state;
 }
@@ -286,7 +287,8 @@ static void test_layout_header_and_manifest_fields(void **state)
     assert_int_equal(get_le(T.img + M(72), 8), 8u << 20);
     assert_int_equal(get_le(T.img + M(80), 8), T.code_len);
     assert_int_equal(get_le(T.img + M(88), 4), 3);
-    for (int i = 92; i < 128; i++) assert_int_equal(T.img[M(i)], 0);
+    for (int i = 92; i < 128; i++)
+        assert_int_equal(T.img[M(i)], 0);
     assert_memory_equal(T.img + SIGNED, T.code, T.code_len);
 
     cloak_image *img = expect_open(T.img, T.img_len);

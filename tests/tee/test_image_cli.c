@@ -45,8 +45,8 @@ static int setup(void **state)
     if (cloak_image_keygen(T.key_a, &why)) return -1;
     if (cloak_file_read(TEST_IMAGE_CODE, &T.code, &T.code_len, &why)) return -1;
     snprintf(cmd, sizeof cmd,
-             "'%s' enclave sign --key '%s' --product-id 7 --svn 3 '%s' -o '%s' >/dev/null",
-             cli(), T.key_a, TEST_IMAGE_CODE, T.img_path);
+             "'%s' enclave sign --key '%s' --product-id 7 --svn 3 '%s' -o '%s' >/dev/null", cli(),
+             T.key_a, TEST_IMAGE_CODE, T.img_path);
     if (system(cmd)) return -1;
     if (cloak_file_read(T.img_path, &T.img, &T.img_len, &why)) return -1;
     (void)state;
@@ -160,10 +160,10 @@ static void test_cli_exit_codes(void **state)
         "enclave keygen --bogus -o K",
         "enclave keygen -o K extra",
         "enclave sign",
-        "enclave sign --key A --product-id 1 --svn 1 -o O",              /* no input */
-        "enclave sign --key A --product-id 1 --svn 1 C",                 /* no -o */
-        "enclave sign --key A --svn 1 C -o O",                           /* no product id */
-        "enclave sign --key A --product-id 1 C -o O",                    /* no svn */
+        "enclave sign --key A --product-id 1 --svn 1 -o O", /* no input */
+        "enclave sign --key A --product-id 1 --svn 1 C",    /* no -o */
+        "enclave sign --key A --svn 1 C -o O",              /* no product id */
+        "enclave sign --key A --product-id 1 C -o O",       /* no svn */
         "enclave sign --key A --product-id 65536 --svn 1 C -o O",
         "enclave sign --key A --product-id -1 --svn 1 C -o O",
         "enclave sign --key A --product-id 1 --svn 70000 C -o O",
@@ -184,8 +184,11 @@ static void test_cli_exit_codes(void **state)
         char args[256];
         strcpy(args, usage[i]);
         for (char *t = strtok(args, " "); t; t = strtok(NULL, " ")) {
-            const char *s = !strcmp(t, "A") ? T.key_a : !strcmp(t, "C") ? TEST_IMAGE_CODE
-                          : !strcmp(t, "K") ? k : !strcmp(t, "O") ? o : t;
+            const char *s = !strcmp(t, "A")   ? T.key_a
+                            : !strcmp(t, "C") ? TEST_IMAGE_CODE
+                            : !strcmp(t, "K") ? k
+                            : !strcmp(t, "O") ? o
+                                              : t;
             w += sprintf(w, " '%s'", s);
         }
         strcat(cmd, " >/dev/null 2>&1");

@@ -76,7 +76,8 @@ static cloak_err load_code(const cloak_image *img, cloak_error *why)
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
             close(fd);
-            return cloak_error_set(why, CLOAK_EIO, "cannot stage the enclave code: %s", strerror(errno));
+            return cloak_error_set(why, CLOAK_EIO, "cannot stage the enclave code: %s",
+                                   strerror(errno));
         }
         off += (size_t)w;
     }
@@ -88,7 +89,8 @@ static cloak_err load_code(const cloak_image *img, cloak_error *why)
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     close(fd);
-    if (!h) return cloak_error_set(why, CLOAK_EINVAL, "cannot load the enclave code: %s", dlerror());
+    if (!h)
+        return cloak_error_set(why, CLOAK_EINVAL, "cannot load the enclave code: %s", dlerror());
     cloak_err (*init)(void);
     *(void **)&init = dlsym(h, "cloak_enclave_init");
     if (!init)
@@ -96,7 +98,9 @@ static cloak_err load_code(const cloak_image *img, cloak_error *why)
                                "the enclave code does not define cloak_enclave_init()");
     cloak_err rc = init();
     runner_seal_registrations();
-    if (rc) return cloak_error_set(why, rc, "the enclave's cloak_enclave_init failed: %s", cloak_err_name(rc));
+    if (rc)
+        return cloak_error_set(why, rc, "the enclave's cloak_enclave_init failed: %s",
+                               cloak_err_name(rc));
     return CLOAK_OK;
 }
 
@@ -140,18 +144,21 @@ static cloak_err start(const ctl_init *init, int *listen_fd, cloak_error *why)
     if (rc) return rc;
     const cloak_image_identity *id = cloak_image_id(img);
     if (init->has_expected_signer && CRYPTO_memcmp(init->expected_signer, id->mrsigner, 32)) {
-        rc = cloak_error_set(why, CLOAK_EVERIFY, "the image is signed by another signer than expected");
+        rc = cloak_error_set(why, CLOAK_EVERIFY,
+                             "the image is signed by another signer than expected");
         goto out;
     }
     if (!id->debug != !(init->flags & CLOAK_ENCLAVE_FLAG_DEBUG)) {
-        rc = cloak_error_set(why, CLOAK_EPERM, "the image's debug flag and the launch's debug flag differ");
+        rc = cloak_error_set(why, CLOAK_EPERM,
+                             "the image's debug flag and the launch's debug flag differ");
         goto out;
     }
     g_runner.id = *id;
     g_runner.config_svn = init->config_svn;
     g_runner.has_config_id = init->has_config_id;
     memcpy(g_runner.config_id, init->config_id, CLOAK_CONFIGID_BYTES);
-    rc = cloak_platform_open(init->platform_dir[0] ? init->platform_dir : NULL, &g_runner.platform, why);
+    rc = cloak_platform_open(init->platform_dir[0] ? init->platform_dir : NULL, &g_runner.platform,
+                             why);
     if (rc) goto out;
     /* glibc installs its thread signal handlers on the first pthread_create: do it now,
      * while rt_sigaction is still allowed */
@@ -297,7 +304,8 @@ int main(void)
     cloak_err rc = start(&init, &listen_fd, &why);
     if (!rc) {
         char msg[256] = "";
-        if (sandbox_enter(CTL_FD, listen_fd, g_runner.id.heap, &g_runner.memory_locked, msg, sizeof msg) < 0)
+        if (sandbox_enter(CTL_FD, listen_fd, g_runner.id.heap, &g_runner.memory_locked, msg,
+                          sizeof msg) < 0)
             rc = cloak_error_set(&why, CLOAK_EINTERNAL, "cannot enter the sandbox: %s", msg);
     }
     send_ready(CTL_FD, rc, rc ? why.msg : NULL);

@@ -46,7 +46,8 @@ size_t runner_handle(worker *w, size_t n);
 
 /* Sandbox: descriptors, dumpability, core dumps, memory lock, seccomp. Returns 0 or -1. */
 int sandbox_early(void); /* first thing: not dumpable, no core dumps */
-int sandbox_enter(int keep1, int keep2, uint64_t heap, int *memory_locked, char *msg, size_t msg_cap);
+int sandbox_enter(int keep1, int keep2, uint64_t heap, int *memory_locked, char *msg,
+                  size_t msg_cap);
 
 /* Memory for the runtime itself (ring copies, thread stacks): shared anonymous mappings, which
  * RLIMIT_DATA does not count, so the enclave's heap limit bounds only the enclave's own use. */
@@ -56,8 +57,6 @@ void runtime_free(void *p, size_t n); /* wipes, then unmaps */
 
 /* Warm up OpenSSL paths used after the sandbox closes (KDF, AEAD, ECDSA). */
 int runner_warm_up(void);
-
-
 
 /* Send an ocall on the calling thread's ring and wait for its answer. */
 cloak_err runner_ocall(uint32_t oid, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,

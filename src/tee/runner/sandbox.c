@@ -66,9 +66,9 @@ static int lock_memory(void)
 #endif
 }
 
-#define ALLOW(name)                                                                              \
-    do {                                                                                         \
-        if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(name), 0) < 0) goto fail;             \
+#define ALLOW(name)                                                                                \
+    do {                                                                                           \
+        if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(name), 0) < 0) goto fail;               \
     } while (0)
 
 static int install_seccomp(char *msg, size_t cap)
@@ -184,7 +184,8 @@ static int limit_heap(uint64_t heap, char *msg, size_t msg_cap)
 #endif
 }
 
-int sandbox_enter(int keep1, int keep2, uint64_t heap, int *memory_locked, char *msg, size_t msg_cap)
+int sandbox_enter(int keep1, int keep2, uint64_t heap, int *memory_locked, char *msg,
+                  size_t msg_cap)
 {
     if (limit_heap(heap, msg, msg_cap) < 0) return -1;
     if (close_descriptors(keep1, keep2) < 0) {

@@ -142,8 +142,8 @@ cloak_err cloak_trusted_unseal(const uint8_t *blob, size_t blob_len, uint8_t **p
     memcpy(tag, blob + blob_len - SEAL_TAG, SEAL_TAG);
     cloak_err rc = derive(blob, key);
     if (!rc)
-        rc = gcm(0, key, blob + 80, blob, SEAL_HDR + aad_len, blob + SEAL_HDR + aad_len, ct_len,
-                 p, tag);
+        rc = gcm(0, key, blob + 80, blob, SEAL_HDR + aad_len, blob + SEAL_HDR + aad_len, ct_len, p,
+                 tag);
     OPENSSL_cleanse(key, sizeof key);
     if (rc) {
         cloak_free_secret(p, ct_len + 16);

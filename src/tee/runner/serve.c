@@ -85,7 +85,8 @@ static cloak_err builtin_quote(const uint8_t *in, size_t in_len, uint8_t *out, s
     if (in_len != CLOAK_REPORT_DATA_BYTES)
         return cloak_trusted_fail(CLOAK_EINVAL, "report data must be 64 bytes");
     int zero = 1;
-    for (size_t i = 0; i < in_len; i++) zero &= in[i] == 0;
+    for (size_t i = 0; i < in_len; i++)
+        zero &= in[i] == 0;
     if (!zero && !g_runner.allow_host_report_data)
         return cloak_trusted_fail(CLOAK_EPERM,
                                   "this enclave does not let its host choose report data (it "
@@ -96,7 +97,8 @@ static cloak_err builtin_quote(const uint8_t *in, size_t in_len, uint8_t *out, s
     if (rc) return rc;
     if (qlen > out_cap) {
         free(q);
-        return cloak_trusted_fail(CLOAK_ERANGE, "quote of %zu bytes does not fit %zu", qlen, out_cap);
+        return cloak_trusted_fail(CLOAK_ERANGE, "quote of %zu bytes does not fit %zu", qlen,
+                                  out_cap);
     }
     memcpy(out, q, qlen);
     *out_len = qlen;
@@ -111,7 +113,8 @@ static cloak_err run_call(uint32_t fid, const uint8_t *in, size_t in_len, uint8_
     *out_len = 0;
     if (fid == FID_GET_QUOTE) return builtin_quote(in, in_len, out, out_cap, out_len);
     cloak_ecall_fn fn = runner_handler(fid);
-    if (!fn) return cloak_trusted_fail(CLOAK_ENOTFOUND, "the enclave has no function with id %u", fid);
+    if (!fn)
+        return cloak_trusted_fail(CLOAK_ENOTFOUND, "the enclave has no function with id %u", fid);
     cloak_err rc = fn(in, in_len, out, out_cap, out_len);
     if (!rc && *out_len > out_cap) /* a handler bug: never hand out more than the buffer */
         return cloak_trusted_fail(CLOAK_EINTERNAL, "function %u overran its output buffer", fid);
@@ -169,7 +172,8 @@ static size_t handle_batch(worker *w, size_t n)
         if (in_len > n - in_off - 24) return handle_call(w, 0);
         if (out_cap > cap - out_off - 16) out_cap = cap - out_off - 16;
         size_t out_len = 0;
-        cloak_err rc = run_call(fid, w->req + in_off + 24, in_len, o + out_off + 16, out_cap, &out_len);
+        cloak_err rc =
+            run_call(fid, w->req + in_off + 24, in_len, o + out_off + 16, out_cap, &out_len);
         if (rc) out_len = 0; /* per-call messages are not carried in batches; codes are */
         cloak_put_u32le(o + out_off, rc);
         cloak_put_u32le(o + out_off + 4, 0);

@@ -17,7 +17,7 @@ static cloak_ecall_fn direct[DIRECT_FIDS];
 static struct {
     uint32_t fid;
     cloak_ecall_fn fn;
-} *sparse;
+} * sparse;
 static size_t nsparse;
 static int serving; /* set once start-up is over: the handler table is then read-only */
 

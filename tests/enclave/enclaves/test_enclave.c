@@ -14,8 +14,20 @@
 #endif
 
 enum {
-    F_ECHO = 1, F_EMPTY, F_CRASH, F_LOOP, F_SYSCALL, F_SEAL, F_UNSEAL, F_QUOTE, F_OCALLS,
-    F_IDENTITY, F_FAIL, F_FILL, F_ABORT, F_ALLOC
+    F_ECHO = 1,
+    F_EMPTY,
+    F_CRASH,
+    F_LOOP,
+    F_SYSCALL,
+    F_SEAL,
+    F_UNSEAL,
+    F_QUOTE,
+    F_OCALLS,
+    F_IDENTITY,
+    F_FAIL,
+    F_FILL,
+    F_ABORT,
+    F_ALLOC
 };
 
 #if VARIANT == 1
@@ -24,37 +36,42 @@ __attribute__((used)) const char variant_tag[] = "test enclave, variant one";
 __attribute__((used)) const char variant_tag[] = "test enclave, variant two (other code)";
 #endif
 
-static cloak_err echo(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+static cloak_err echo(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                      size_t *out_len)
 {
-    if (in_len > out_cap) return cloak_trusted_fail(CLOAK_ERANGE, "echo: %zu > %zu", in_len, out_cap);
+    if (in_len > out_cap)
+        return cloak_trusted_fail(CLOAK_ERANGE, "echo: %zu > %zu", in_len, out_cap);
     memcpy(out, in, in_len);
     *out_len = in_len;
     return CLOAK_OK;
 }
 
-static cloak_err empty(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+static cloak_err empty(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                       size_t *out_len)
 {
     *out_len = 0;
     return CLOAK_OK;
 }
 
 /* a real wild store; kept away from UBSan so sanitizer builds crash the same way */
-__attribute__((no_sanitize("undefined", "address")))
-static cloak_err crash(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+__attribute__((no_sanitize("undefined", "address"))) static cloak_err
+crash(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
 {
     volatile int *p = NULL;
     *p = 1;
     return CLOAK_OK;
 }
 
-static cloak_err loop(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+static cloak_err loop(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                      size_t *out_len)
 {
     for (volatile unsigned long i = 0;; i++) {
     }
     return CLOAK_OK;
 }
 
-static cloak_err forbidden(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+static cloak_err forbidden(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                           size_t *out_len)
 {
     /* no network from inside an enclave: socket() is outside the sandbox allow-list */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -62,13 +79,15 @@ static cloak_err forbidden(const uint8_t *in, size_t in_len, uint8_t *out, size_
     return cloak_trusted_fail(CLOAK_EINTERNAL, "socket was allowed");
 }
 
-static cloak_err do_abort(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+static cloak_err do_abort(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                          size_t *out_len)
 {
     abort();
 }
 
 /* in: u8 policy | data; out: blob */
-static cloak_err seal(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+static cloak_err seal(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                      size_t *out_len)
 {
     if (in_len < 1) return cloak_trusted_fail(CLOAK_EINVAL, "seal: empty");
     uint8_t *blob;
@@ -87,7 +106,8 @@ static cloak_err seal(const uint8_t *in, size_t in_len, uint8_t *out, size_t out
     return CLOAK_OK;
 }
 
-static cloak_err unseal(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+static cloak_err unseal(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                        size_t *out_len)
 {
     uint8_t *pt, *aad;
     size_t n, an;
@@ -105,7 +125,8 @@ static cloak_err unseal(const uint8_t *in, size_t in_len, uint8_t *out, size_t o
     return CLOAK_OK;
 }
 
-static cloak_err quote(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+static cloak_err quote(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                       size_t *out_len)
 {
     uint8_t rd[CLOAK_REPORT_DATA_BYTES] = {0}, *q;
     size_t n;
@@ -123,7 +144,8 @@ static cloak_err quote(const uint8_t *in, size_t in_len, uint8_t *out, size_t ou
 }
 
 /* Log, store and fetch through the host, then ask host ocall 7 to reverse `in`. */
-static cloak_err ocalls(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+static cloak_err ocalls(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                        size_t *out_len)
 {
     cloak_trusted_log(CLOAK_LOG_INFO, "ocall test with %zu bytes", in_len);
     cloak_err rc = cloak_trusted_storage_put("obj-1", in, in_len);
@@ -144,7 +166,8 @@ static cloak_err ocalls(const uint8_t *in, size_t in_len, uint8_t *out, size_t o
     return CLOAK_OK;
 }
 
-static cloak_err identity(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+static cloak_err identity(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                          size_t *out_len)
 {
     cloak_image_identity id;
     cloak_trusted_identity(&id);
@@ -159,26 +182,31 @@ static cloak_err identity(const uint8_t *in, size_t in_len, uint8_t *out, size_t
     return CLOAK_OK;
 }
 
-static cloak_err fail(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+static cloak_err fail(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                      size_t *out_len)
 {
     return cloak_trusted_fail(CLOAK_EPERM, "refused on purpose (%zu bytes)", in_len);
 }
 
-static cloak_err fill(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+static cloak_err fill(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                      size_t *out_len)
 {
-    for (size_t i = 0; i < out_cap; i++) out[i] = (uint8_t)(i * 7 + 3);
+    for (size_t i = 0; i < out_cap; i++)
+        out[i] = (uint8_t)(i * 7 + 3);
     *out_len = out_cap;
     return CLOAK_OK;
 }
 
 /* in: u64 bytes to allocate and touch */
-static cloak_err alloc(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+static cloak_err alloc(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                       size_t *out_len)
 {
     if (in_len != 8) return cloak_trusted_fail(CLOAK_EINVAL, "alloc: 8 bytes");
     size_t n = (size_t)cloak_get_u64le(in);
     volatile uint8_t *p = malloc(n);
     if (!p) return cloak_trusted_fail(CLOAK_ENOMEM, "alloc: %zu bytes refused", n);
-    for (size_t i = 0; i < n; i += 4096) p[i] = 1;
+    for (size_t i = 0; i < n; i += 4096)
+        p[i] = 1;
     free((void *)p);
     *out_len = 0;
     return CLOAK_OK;
@@ -189,10 +217,11 @@ cloak_err cloak_enclave_init(void)
     static const struct {
         uint32_t fid;
         cloak_ecall_fn fn;
-    } table[] = {{F_ECHO, echo},         {F_EMPTY, empty},   {F_CRASH, crash},   {F_LOOP, loop},
-                 {F_SYSCALL, forbidden}, {F_SEAL, seal},     {F_UNSEAL, unseal}, {F_QUOTE, quote},
-                 {F_OCALLS, ocalls},     {F_IDENTITY, identity}, {F_FAIL, fail}, {F_FILL, fill},
-                 {F_ABORT, do_abort}, {F_ALLOC, alloc}};
+    } table[] = {{F_ECHO, echo},         {F_EMPTY, empty},       {F_CRASH, crash},
+                 {F_LOOP, loop},         {F_SYSCALL, forbidden}, {F_SEAL, seal},
+                 {F_UNSEAL, unseal},     {F_QUOTE, quote},       {F_OCALLS, ocalls},
+                 {F_IDENTITY, identity}, {F_FAIL, fail},         {F_FILL, fill},
+                 {F_ABORT, do_abort},    {F_ALLOC, alloc}};
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         cloak_err rc = cloak_trusted_register(table[i].fid, table[i].fn);
         if (rc) return rc;
