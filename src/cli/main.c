@@ -18,6 +18,12 @@ static const cli_command commands[] = {
      cmd_evidence_verify},
     {"evidence", "show", "print the fields of evidence without verifying it", cmd_evidence_show},
     {"evidence", "collect", "write SNP/TDX evidence from inside this VM", cmd_evidence_collect},
+    {"attest", "serve", "run the MAA-compatible attestation service over HTTPS", cmd_attest_serve},
+    {"attest", "verify-token",
+     "verify an attestation token against its issuer's JWKS; print its claims",
+     cmd_attest_verify_token},
+    {"attest", "request", "send evidence to an attestation service; print the token",
+     cmd_attest_request},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -56,9 +62,12 @@ int cli_parse_size(const char *s, unsigned long long *out)
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10), mul = 1;
     if (errno || end == s) return -1;
-    if (*end == 'K' || *end == 'k') mul = 1ull << 10, end++;
-    else if (*end == 'M' || *end == 'm') mul = 1ull << 20, end++;
-    else if (*end == 'G' || *end == 'g') mul = 1ull << 30, end++;
+    if (*end == 'K' || *end == 'k')
+        mul = 1ull << 10, end++;
+    else if (*end == 'M' || *end == 'm')
+        mul = 1ull << 20, end++;
+    else if (*end == 'G' || *end == 'g')
+        mul = 1ull << 30, end++;
     if (*end || v > (1ull << 40) / mul) return -1;
     *out = v * mul;
     return 0;
@@ -73,9 +82,11 @@ static void usage(FILE *f)
             group = commands[i].group;
             fprintf(f, "%s:\n", group);
         }
-        fprintf(f, "  cloak %s %-9s %s\n", commands[i].group, commands[i].name, commands[i].summary);
+        fprintf(f, "  cloak %s %-9s %s\n", commands[i].group, commands[i].name,
+                commands[i].summary);
     }
-    fprintf(f, "\nEach command takes --help. Exit codes: 0 success, 1 failed or refused, 2 usage error.\n");
+    fprintf(f, "\nEach command takes --help. Exit codes: 0 success, 1 failed or refused, 2 usage "
+               "error.\n");
 }
 
 int main(int argc, char **argv)

@@ -1,0 +1,196 @@
+/* The token signing key: RSA-2048 in DATA_DIR/signing.key (0600) with a self-signed
+ * certificate DATA_DIR/signing.pem (published as x5c), kid = RFC 7638 thumbprint; the JWKS;
+ * and token signing. */
+#include "attest/service.h"
+
+#include "cloak/jose.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#define SIGNING_BITS 2048
+#define SIGNING_CERT_DAYS 3650
+
+static cloak_err make_self_signed(EVP_PKEY *key, X509 **out, cloak_error *why)
+{
+    cloak_err rc = CLOAK_EINTERNAL;
+    X509 *cert = X509_new();
+    X509_NAME *name = X509_NAME_new();
+    unsigned char serial[16];
+    BIGNUM *bn = NULL;
+    if (!cert || !name || RAND_bytes(serial, sizeof serial) != 1) goto ossl;
+    serial[0] &= 0x7f; /* positive (RFC 5280 §4.1.2.2) */
+    bn = BN_bin2bn(serial, sizeof serial, NULL);
+    if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) || !X509_set_version(cert, 2) ||
+        !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"cloak", -1, -1,
+                                    0) ||
+        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                    (const unsigned char *)"cloak attestation token signing", -1,
+                                    -1, 0) ||
+        !X509_set_subject_name(cert, name) || !X509_set_issuer_name(cert, name) ||
+        !X509_gmtime_adj(X509_getm_notBefore(cert), -3600) ||
+        !X509_gmtime_adj(X509_getm_notAfter(cert), (long)SIGNING_CERT_DAYS * 86400) ||
+        !X509_set_pubkey(cert, key) || !X509_sign(cert, key, EVP_sha256()))
+        goto ossl;
+    *out = cert;
+    cert = NULL;
+    rc = CLOAK_OK;
+    goto out;
+ossl:
+    rc = cloak_error_openssl(why, CLOAK_EINTERNAL, "creating the signing certificate");
+out:
+    BN_free(bn);
+    X509_NAME_free(name);
+    X509_free(cert);
+    return rc;
+}
+
+static cloak_err write_pem(const char *path, X509 *cert, EVP_PKEY *key, cloak_error *why)
+{
+    cloak_err rc;
+    char *data = NULL;
+    long len;
+    BIO *b = BIO_new(BIO_s_mem());
+    if (!b) return cloak_error_set(why, CLOAK_ENOMEM, "out of memory writing %s", path);
+    if (cert ? !PEM_write_bio_X509(b, cert)
+             : !PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL)) {
+        rc = cloak_error_openssl(why, CLOAK_EINTERNAL, "encoding PEM");
+        goto out;
+    }
+    len = BIO_get_mem_data(b, &data);
+    rc = cloak_file_write(path, (const uint8_t *)data, (size_t)len, cert ? 0644 : 0600, why);
+out:
+    len = BIO_get_mem_data(b, &data);
+    if (!cert && len > 0) OPENSSL_cleanse(data, (size_t)len); /* the key PEM is a secret */
+    BIO_free(b);
+    return rc;
+}
+
+static cloak_err read_pem(const char *path, X509 **cert, EVP_PKEY **key, cloak_error *why)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return cloak_error_set(why, CLOAK_EIO, "cannot open %s: %s", path, strerror(errno));
+    int ok = cert ? (*cert = PEM_read_X509(f, NULL, NULL, NULL)) != NULL
+                  : (*key = PEM_read_PrivateKey(f, NULL, NULL, NULL)) != NULL;
+    fclose(f);
+    if (!ok) return cloak_error_openssl(why, CLOAK_EINVAL, path);
+    return CLOAK_OK;
+}
+
+cloak_err svc_keys_load(cloak_attest_service *s, cloak_error *why)
+{
+    cloak_err rc;
+    char *kpath = NULL, *cpath = NULL;
+    EVP_PKEY *key = NULL;
+    X509 *cert = NULL;
+    json_t *jwk = NULL;
+    struct stat st;
+    if (asprintf(&kpath, "%s/signing.key", s->data_dir) < 0 ||
+        asprintf(&cpath, "%s/signing.pem", s->data_dir) < 0) {
+        kpath = cpath = NULL;
+        rc = cloak_error_set(why, CLOAK_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (stat(kpath, &st) == 0) {
+        if ((rc = read_pem(kpath, NULL, &key, why))) goto out;
+        if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA || EVP_PKEY_get_bits(key) < SIGNING_BITS) {
+            rc = cloak_error_set(why, CLOAK_EINVAL, "%s: not an RSA key of at least %d bits", kpath,
+                                 SIGNING_BITS);
+            goto out;
+        }
+        if (stat(cpath, &st) == 0) {
+            if ((rc = read_pem(cpath, &cert, NULL, why))) goto out;
+            if (X509_check_private_key(cert, key) != 1) {
+                rc = cloak_error_set(why, CLOAK_EINVAL, "%s does not hold the key of %s", cpath,
+                                     kpath);
+                goto out;
+            }
+        }
+    } else {
+        if (!(key = EVP_RSA_gen(SIGNING_BITS))) {
+            rc = cloak_error_openssl(why, CLOAK_EINTERNAL, "creating the signing key");
+            goto out;
+        }
+        if ((rc = write_pem(kpath, NULL, key, why))) goto out;
+    }
+    if (!cert) {
+        if ((rc = make_self_signed(key, &cert, why)) || (rc = write_pem(cpath, cert, NULL, why)))
+            goto out;
+    }
+    if ((rc = cloak_jwk_thumbprint_key(key, s->kid, why))) goto out;
+    X509 *chain[1] = {cert};
+    cloak_jwk_opts o = {.kid = s->kid, .x5c = chain, .nx5c = 1};
+    if ((rc = cloak_jwk_export(key, &o, &jwk, why))) goto out;
+    s->jwks = json_pack("{s:[O]}", "keys", jwk);
+    if (!s->jwks) {
+        rc = cloak_error_set(why, CLOAK_ENOMEM, "out of memory");
+        goto out;
+    }
+    s->key = key;
+    s->cert = cert;
+    key = NULL;
+    cert = NULL;
+    rc = CLOAK_OK;
+out:
+    json_decref(jwk);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    free(kpath);
+    free(cpath);
+    return rc;
+}
+
+void svc_keys_free(cloak_attest_service *s)
+{
+    EVP_PKEY_free(s->key);
+    X509_free(s->cert);
+    json_decref(s->jwks);
+    s->key = NULL;
+    s->cert = NULL;
+    s->jwks = NULL;
+}
+
+cloak_err svc_sign_token(const cloak_attest_service *s, json_t *claims, int unsecured, char **out,
+                         cloak_error *why)
+{
+    cloak_err rc;
+    uint8_t jti[32];
+    char jti_hex[65];
+    char *payload = NULL;
+    json_t *hdr = NULL;
+    time_t now = time(NULL);
+    if (RAND_bytes(jti, sizeof jti) != 1)
+        return cloak_error_openssl(why, CLOAK_EINTERNAL, "random jti");
+    cloak_hex_write(jti_hex, jti, sizeof jti);
+    if (json_object_set_new(claims, "iat", json_integer((json_int_t)now)) ||
+        json_object_set_new(claims, "nbf", json_integer((json_int_t)now)) ||
+        json_object_set_new(claims, "exp", json_integer((json_int_t)now + s->token_ttl)) ||
+        json_object_set_new(claims, "jti", json_string(jti_hex)) ||
+        json_object_set_new(claims, "iss", json_string(s->issuer))) {
+        rc = cloak_error_set(why, CLOAK_ENOMEM, "out of memory");
+        goto out;
+    }
+    hdr = unsecured ? json_pack("{s:s}", "typ", "JWT")
+                    : json_pack("{s:s,s:s,s:s}", "jku", s->jku, "kid", s->kid, "typ", "JWT");
+    payload = json_dumps(claims, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!hdr || !payload) {
+        rc = cloak_error_set(why, CLOAK_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (unsecured)
+        rc = cloak_jws_sign_unsecured(hdr, (const uint8_t *)payload, strlen(payload), out, why);
+    else
+        rc = cloak_jws_sign(s->key, CLOAK_JWS_RS256, hdr, (const uint8_t *)payload, strlen(payload),
+                            out, why);
+out:
+    free(payload);
+    json_decref(hdr);
+    return rc;
+}

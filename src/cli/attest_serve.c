@@ -1,0 +1,194 @@
+/* cloak attest serve: the MAA-compatible attestation service (docs/ATTEST-SERVICE.md). */
+#include "cli.h"
+
+#include "cloak/attest_service.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* RFC 3339 UTC ("2025-07-19T10:01:17Z") or "@EPOCH". */
+static int parse_at(const char *s, time_t *out)
+{
+    if (s[0] == '@') {
+        unsigned long long v;
+        if (cli_parse_uint(s + 1, (1ull << 40), &v)) return -1;
+        *out = (time_t)v;
+        return 0;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *r = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!r || *r) return -1;
+    *out = timegm(&tm);
+    return 0;
+}
+
+/* "90", "90s", "30m", "8h", "1d" -> seconds. */
+static int parse_duration(const char *s, unsigned *out)
+{
+    char *end;
+    if (!s || !isdigit((unsigned char)*s)) return -1;
+    unsigned long v = strtoul(s, &end, 10), mul = 1;
+    if (*end == 's')
+        mul = 1, end++;
+    else if (*end == 'm')
+        mul = 60, end++;
+    else if (*end == 'h')
+        mul = 3600, end++;
+    else if (*end == 'd')
+        mul = 86400, end++;
+    if (*end || v == 0 || v > 366ul * 86400 / mul) return -1;
+    *out = (unsigned)(v * mul);
+    return 0;
+}
+
+/* host:port, [v6]:port, or :port. */
+static int parse_listen(const char *s, char *host, size_t hlen, uint16_t *port)
+{
+    const char *colon = strrchr(s, ':');
+    unsigned long long p;
+    if (!colon || cli_parse_uint(colon + 1, 65535, &p)) return -1;
+    size_t n = (size_t)(colon - s);
+    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') s++, n -= 2;
+    if (n >= hlen) return -1;
+    memcpy(host, s, n);
+    host[n] = 0;
+    if (!n) snprintf(host, hlen, "127.0.0.1");
+    *port = (uint16_t)p;
+    return 0;
+}
+
+static void usage(void)
+{
+    printf("usage: cloak attest serve --listen ADDR --data DIR [--tls-cert F --tls-key F]\n"
+           "                          [--issuer URL] [--allow-sim] [--collateral-dir DIR]\n"
+           "                          [--token-ttl DUR] [--policy-signer-cert PEM] [--access-log]\n"
+           "\n"
+           "An attestation service speaking the Microsoft Azure Attestation REST API over HTTPS.\n"
+           "  --listen ADDR         HOST:PORT to listen on (e.g. 127.0.0.1:8443)\n"
+           "  --data DIR            signing key, policies and (without --tls-cert) TLS material\n"
+           "  --tls-cert/--tls-key  serve with this certificate and key instead of DIR/server.pem\n"
+           "  --issuer URL          the token issuer (default https://HOST:PORT)\n"
+           "  --allow-sim           also accept evidence of the local simulation platform\n"
+           "                        (its tokens always carry \"x-cloak-sim\": true)\n"
+           "  --collateral-dir DIR  DCAP collateral, one folder per FMSPC (verifier layout)\n"
+           "  --token-ttl DUR       token lifetime: 90s, 30m, 8h (default), 1d\n"
+           "  --policy-signer-cert PEM  isolated mode: only policies signed by one of these\n"
+           "                        certificates (JWS with x5c) are accepted\n"
+           "  --access-log          one JSON line per request on stderr\n"
+           "  --at TIME             TEST ONLY: verify evidence as of TIME (RFC 3339 or @EPOCH)\n"
+           "                        instead of the clock, for recorded samples\n"
+           "Runs until SIGINT or SIGTERM, then finishes in-flight requests.\n");
+}
+
+int cmd_attest_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"listen", required_argument, 0, 'l'},
+        {"data", required_argument, 0, 'd'},
+        {"tls-cert", required_argument, 0, 'c'},
+        {"tls-key", required_argument, 0, 'k'},
+        {"issuer", required_argument, 0, 'i'},
+        {"allow-sim", no_argument, 0, 's'},
+        {"collateral-dir", required_argument, 0, 'C'},
+        {"token-ttl", required_argument, 0, 't'},
+        {"at", required_argument, 0, 'a'},
+        {"access-log", no_argument, 0, 'L'},
+        {"policy-signer-cert", required_argument, 0, 'P'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    cloak_attest_service_config cfg = {0};
+    char host[256] = "127.0.0.1";
+    int c, have_listen = 0;
+    cloak_error e = {0};
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "l:d:c:k:i:sC:t:a:LP:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            if (parse_listen(optarg, host, sizeof host, &cfg.port))
+                return cli_usage_error("attest serve", "--listen is HOST:PORT");
+            have_listen = 1;
+            break;
+        case 'd':
+            cfg.data_dir = optarg;
+            break;
+        case 'c':
+            cfg.tls_cert = optarg;
+            break;
+        case 'k':
+            cfg.tls_key = optarg;
+            break;
+        case 'i':
+            cfg.issuer = optarg;
+            break;
+        case 's':
+            cfg.allow_sim = 1;
+            break;
+        case 'C':
+            cfg.collateral_dir = optarg;
+            break;
+        case 't':
+            if (parse_duration(optarg, &cfg.token_ttl))
+                return cli_usage_error("attest serve",
+                                       "--token-ttl is a duration: 90s, 30m, 8h, 1d");
+            break;
+        case 'a':
+            if (parse_at(optarg, &cfg.test_time))
+                return cli_usage_error("attest serve", "--at is RFC 3339 UTC or @EPOCH");
+            break;
+        case 'L':
+            cfg.access_log = stderr;
+            break;
+        case 'P':
+            cfg.policy_signers = optarg;
+            break;
+        case 'h':
+            usage();
+            return CLI_OK;
+        default:
+            return cli_usage_error("attest serve", "unknown option");
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("attest serve", "unexpected argument '%s'", argv[optind]);
+    if (!have_listen) return cli_usage_error("attest serve", "--listen ADDR is required");
+    if (!cfg.data_dir) return cli_usage_error("attest serve", "--data DIR is required");
+    if (!cfg.tls_cert != !cfg.tls_key)
+        return cli_usage_error("attest serve", "--tls-cert and --tls-key go together");
+    cfg.host = host;
+
+    /* Block the stop signals in every thread; this thread waits for them with sigwait and
+     * then stops the server from ordinary (not signal-handler) context. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    cloak_attest_service *s = NULL;
+    if (cloak_attest_service_new(&cfg, &s, &e)) return cli_fail(&e);
+    if (cfg.test_time)
+        fprintf(stderr,
+                "cloak attest serve: TEST MODE: evidence is verified as of --at, not the clock\n");
+    if (*cloak_attest_service_ca(s)) printf("CA: %s\n", cloak_attest_service_ca(s));
+    printf("issuer: %s\nlistening on %s port %u\n", cloak_attest_service_issuer(s), host,
+           (unsigned)cloak_attest_service_port(s));
+    fflush(stdout);
+    if (cloak_attest_service_start(s, &e)) {
+        cloak_attest_service_free(s);
+        return cli_fail(&e);
+    }
+    int sig = 0;
+    sigwait(&set, &sig);
+    fprintf(stderr, "cloak attest serve: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    cloak_attest_service_stop(s);
+    cloak_attest_service_free(s);
+    return CLI_OK;
+}
