@@ -9,8 +9,10 @@ missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-# The independent DCAP check in the tests runs on Node.js (any packaged version >= 18).
+# The independent DCAP check in the tests runs on Node.js (any packaged version >= 18); the
+# tests/interop suite also needs npm (dependencies pinned by its package-lock.json, `npm ci`).
 command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ]; then
   echo "deps: installing$missing" >&2
