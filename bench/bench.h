@@ -12,5 +12,6 @@ double bench_quantile(double *samples, size_t n, double q);
 
 void bench_enclave_calls(void);
 void bench_evidence(void);
+void bench_attest(void);
 
 #endif

@@ -31,5 +31,6 @@ int main(int argc, char **argv)
     const char *only = argc > 1 ? argv[1] : NULL;
     if (!only || !strcmp(only, "enclave")) bench_enclave_calls();
     if (!only || !strcmp(only, "evidence")) bench_evidence();
+    if (!only || !strcmp(only, "attest")) bench_attest();
     return 0;
 }
