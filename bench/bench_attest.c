@@ -2,7 +2,7 @@
  * connection (cloak_http_client) to an in-process service on 127.0.0.1, post the same
  * simulated SGX quote (bound to runtime data) to POST /attest/SgxEnclave for a few seconds.
  * Beside it, measured in the same run on one thread: the work each request needs without
- * HTTP/TLS (parse the body, decode, evidence show + verify with the same trust and collateral,
+ * HTTP/TLS (parse the body, decode, FMSPC lookup + verify with the same trust and collateral,
  * binding check, claim mapping, default policy evaluation, RS256 signing of a token of the
  * same size). Nothing asserts on time; a service that cannot start is reported as skipped.
  * CLOAK_BENCH_ATTEST_SECONDS sets the seconds per load run (default 5). */
@@ -190,9 +190,10 @@ static int do_work(const work_ctx *w, int what, cloak_error *e)
         if (!bq || !br || cloak_base64url_decode(bq, strlen(bq), &q, &qlen, e) ||
             cloak_base64url_decode(br, strlen(br), &rt, &rtlen, e))
             goto out;
-        /* the service parses the quote (cloak_evidence_show) to find the FMSPC, whose
-         * collateral it then passes to the verifier */
-        if ((what & W_SHOW) && cloak_evidence_show(q, qlen, CLOAK_TEE_SGX, &fields, NULL)) goto out;
+        /* the service reads the quote's FMSPC (cloak_evidence_fmspc, from the trust's chain
+         * cache once a chain verified) to choose the collateral it passes to the verifier */
+        uint8_t fm[6];
+        if ((what & W_SHOW) && cloak_evidence_fmspc(w->trust, q, qlen, fm, NULL)) goto out;
         cloak_verify_opts o = {
             .type = CLOAK_TEE_SGX, .trust = w->trust, .collateral = w->coll, .at = time(NULL)};
         svc_bound_data bd = {rt, rtlen, 1, NULL, 0, 0};
@@ -368,12 +369,12 @@ void bench_attest(void)
         goto out;
     }
     printf("Baseline, 1 thread, no HTTP/TLS (ops/s):\n\n| work per request | ops/s |\n|---|---|\n");
-    printf("| parse body + cloak_evidence_show (the service's FMSPC lookup) | %.0f |\n", sh);
+    printf("| parse body + cloak_evidence_fmspc (the service's collateral lookup) | %.0f |\n", sh);
     printf("| parse body + cloak_evidence_verify (dev root, sim collateral) + binding | %.0f |\n",
            v);
     printf("| ... + claim mapping + default SgxEnclave policy evaluation | %.0f |\n", pe);
     printf("| RS256 sign (RSA-2048), %zu-byte claims | %.0f |\n", toklen, sg);
-    printf("| **all of it (show + verify + policy + sign)** | **%.0f** |\n\n", all);
+    printf("| **all of it (FMSPC + verify + policy + sign)** | **%.0f** |\n\n", all);
 
     printf("Service: in-process, %u HTTP workers (default), load generator in this process "
            "(%.0f s per row; the clients share the machine's cores with the service):\n\n",

@@ -123,6 +123,12 @@ cloak_err cloak_claims_check(const json_t *claims, const cloak_policy *p,
 cloak_err cloak_evidence_show(const uint8_t *evidence, size_t len, cloak_tee_type type,
                               json_t **fields, cloak_error *why) CLOAK_MUST_CHECK;
 
+/* The FMSPC of a DCAP quote's PCK certificate, to pick collateral before verifying. NOT a
+ * verification: the verifier checks later that the collateral's FMSPC is the certificate's.
+ * Cheap once `trust` has verified a quote with the same PCK chain (it reuses the chain cache). */
+cloak_err cloak_evidence_fmspc(const cloak_trust *trust, const uint8_t *quote, size_t len,
+                               uint8_t fmspc[6], cloak_error *why) CLOAK_MUST_CHECK;
+
 /* Detect the evidence type from its bytes (CLOAK_TEE_AUTO if unrecognised). */
 cloak_tee_type cloak_evidence_detect(const uint8_t *evidence, size_t len);
 

@@ -162,7 +162,7 @@ static void attest_work(cloak_http_req *req, void *arg)
     size_t ev_len = 0, rt_len = 0, it_len = 0, chain_len = 0, ncerts = 0;
     const uint8_t *certs[MAX_SNP_CERTS];
     size_t cert_lens[MAX_SNP_CERTS];
-    json_t *claims = NULL, *fields = NULL, *incoming = NULL, *tok = NULL;
+    json_t *claims = NULL, *incoming = NULL, *tok = NULL;
     svc_policy *pol = NULL, *draft = NULL;
     maa_result res = {0};
     static const cloak_tee_type tee[SVC_NTYPES] = {CLOAK_TEE_SGX, CLOAK_TEE_SGX, CLOAK_TEE_SNP,
@@ -205,9 +205,10 @@ static void attest_work(cloak_http_req *req, void *arg)
                            .cert_lens = cert_lens,
                            .ncerts = ncerts,
                            .at = s->test_time ? s->test_time : time(NULL)};
-    if (j->t != SVC_SNP && cloak_evidence_show(ev, ev_len, tee[j->t], &fields, NULL) == CLOAK_OK) {
-        const char *fmspc = json_string_value(json_object_get(
-            json_object_get(json_object_get(fields, "signature_data"), "pck_extension"), "fmspc"));
+    uint8_t fm[6];
+    char fmspc[13];
+    if (j->t != SVC_SNP && cloak_evidence_fmspc(s->trust, ev, ev_len, fm, NULL) == CLOAK_OK) {
+        cloak_hex_write(fmspc, fm, sizeof fm);
         o.collateral = svc_collateral_for(s, j->t == SVC_TDX, fmspc);
     }
     if (cloak_evidence_verify(ev, ev_len, &o, &claims, &e)) {
@@ -277,7 +278,6 @@ out:
     svc_policy_put(s, pol);
     svc_policy_put(s, draft);
     json_decref(claims);
-    json_decref(fields);
     json_decref(incoming);
     json_decref(tok);
     free(ev);

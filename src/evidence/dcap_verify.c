@@ -212,6 +212,28 @@ out:
     return rc;
 }
 
+cloak_err dcap_fmspc(const uint8_t *p, size_t len, const cloak_trust *t, uint8_t fmspc[6],
+                     cloak_error *why)
+{
+    dcap_quote q;
+    dcap_pck_chain chain = {0};
+    dcap_pck_ext ext;
+    cloak_err rc = dcap_quote_parse(p, len, &q, why);
+    if (rc) return rc;
+    /* a chain this trust already verified carries its parsed extension; otherwise parse it
+     * (unverified: the caller only uses the FMSPC to choose collateral) */
+    if (!t || !ev_chain_cache_get(t, q.pck_pem, q.pck_pem_len, &chain.leaf, &chain.ca, &chain.root,
+                                  &ext, sizeof ext)) {
+        if ((rc = dcap_pck_chain_load(q.pck_pem, q.pck_pem_len, &chain, why)) ||
+            (rc = dcap_pck_parse_ext(chain.leaf, &ext, why)))
+            goto out;
+    }
+    memcpy(fmspc, ext.tcb.fmspc, 6);
+out:
+    dcap_pck_chain_free(&chain);
+    return rc;
+}
+
 /* ---- show: every parsed field, nothing verified ---- */
 
 static json_t *name_json(const X509_NAME *n)

@@ -101,6 +101,17 @@ cloak_err cloak_evidence_show(const uint8_t *p, size_t len, cloak_tee_type type,
     return t == CLOAK_TEE_SNP ? snp_show(p, len, fields, why) : dcap_show(p, len, fields, why);
 }
 
+cloak_err cloak_evidence_fmspc(const cloak_trust *trust, const uint8_t *quote, size_t len,
+                               uint8_t fmspc[6], cloak_error *why)
+{
+    if (!quote || !fmspc || (trust && trust->magic != TRUST_MAGIC))
+        return cloak_error_set(why, CLOAK_EINVAL, "cloak_evidence_fmspc: no quote");
+    cloak_tee_type t = cloak_evidence_detect(quote, len);
+    if (t != CLOAK_TEE_SGX && t != CLOAK_TEE_TDX)
+        return cloak_error_set(why, CLOAK_EINVAL, "not a DCAP quote: it has no FMSPC");
+    return dcap_fmspc(quote, len, trust, fmspc, why);
+}
+
 json_t *ev_hex(const uint8_t *p, size_t len)
 {
     char *h = cloak_hex_encode(p, len);

@@ -50,6 +50,8 @@ extern const char *const cloak_amd_vlek_chain_pem[SNP_NPRODUCTS]; /* ASVK then A
 cloak_err dcap_verify(const uint8_t *p, size_t len, const cloak_verify_opts *o, json_t **claims,
                       cloak_error *why);
 cloak_err dcap_show(const uint8_t *p, size_t len, json_t **fields, cloak_error *why);
+cloak_err dcap_fmspc(const uint8_t *p, size_t len, const cloak_trust *t, uint8_t fmspc[6],
+                     cloak_error *why);
 cloak_err snp_verify(const uint8_t *p, size_t len, const cloak_verify_opts *o, json_t **claims,
                      cloak_error *why);
 cloak_err snp_show(const uint8_t *p, size_t len, json_t **fields, cloak_error *why);

@@ -8,6 +8,7 @@
 #include "cloak/evidence.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static json_t *sgx_claims(void)
@@ -118,12 +119,45 @@ static void test_tcb_status_names_round_trip(void **state)
     assert_int_equal(cloak_tcb_status_parse("Bogus"), -1);
 }
 
+/* The FMSPC used to pick collateral: MANIFEST says 00A067110000 for dcap-qvl's SGX sample. */
+static void test_fmspc_before_verification(void **state)
+{
+    char path[1024];
+    uint8_t *q, *r, fm[6];
+    size_t ql, rl;
+    cloak_error why;
+    snprintf(path, sizeof path, "%s/vectors/attestation/dcap-qvl/sgx_quote.dat",
+             getenv("CLOAK_SHARED_DIR"));
+    assert_int_equal(cloak_file_read(path, &q, &ql, &why), CLOAK_OK);
+    assert_int_equal(cloak_evidence_fmspc(NULL, q, ql, fm, &why), CLOAK_OK);
+    const uint8_t want[6] = {0x00, 0xa0, 0x67, 0x11, 0x00, 0x00};
+    assert_memory_equal(fm, want, 6);
+    /* the same through a trust whose chain cache holds the verified chain */
+    cloak_trust *t;
+    assert_int_equal(cloak_trust_new(0, NULL, &t, &why), CLOAK_OK);
+    cloak_verify_opts o = {.trust = t, .at = 1752919277};
+    json_t *c;
+    assert_int_equal(cloak_evidence_verify(q, ql, &o, &c, &why), CLOAK_OK);
+    json_decref(c);
+    memset(fm, 0, 6);
+    assert_int_equal(cloak_evidence_fmspc(t, q, ql, fm, &why), CLOAK_OK);
+    assert_memory_equal(fm, want, 6);
+    snprintf(path, sizeof path, "%s/vectors/attestation/go-sev-guest/attestation_milan_v2.bin",
+             getenv("CLOAK_SHARED_DIR"));
+    assert_int_equal(cloak_file_read(path, &r, &rl, &why), CLOAK_OK);
+    assert_int_equal(cloak_evidence_fmspc(t, r, rl, fm, &why), CLOAK_EINVAL);
+    cloak_trust_free(t);
+    free(q);
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_default_policy_accepts_production_hardware),
         cmocka_unit_test(test_each_refusal_has_its_reason),
         cmocka_unit_test(test_tcb_status_names_round_trip),
+        cmocka_unit_test(test_fmspc_before_verification),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
