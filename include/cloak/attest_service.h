@@ -63,6 +63,14 @@ const char *cloak_attest_service_issuer(const cloak_attest_service *s);
 /* DATA_DIR/ca.pem when the service created its TLS material, else "". */
 const char *cloak_attest_service_ca(const cloak_attest_service *s);
 
+/* Rotate the token signing key of DATA_DIR: a new RSA-2048 key and self-signed certificate
+ * become current (signing.key/.pem); the previous one is kept as retired-KID.key/.pem and
+ * recorded with its retirement time in retired-keys.json. A service signs with the current
+ * key and publishes, besides it, every key retired less than its token lifetime ago, so tokens
+ * issued before the rotation verify until they expire. A running service picks up the new key
+ * when restarted. Not safe against a concurrent rotation of the same directory. */
+cloak_err cloak_attest_rotate_key(const char *data_dir, cloak_error *why) CLOAK_MUST_CHECK;
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,6 +27,7 @@ int cmd_evidence_collect(int argc, char **argv);
 int cmd_attest_serve(int argc, char **argv);
 int cmd_attest_verify_token(int argc, char **argv);
 int cmd_attest_request(int argc, char **argv);
+int cmd_attest_rotate_key(int argc, char **argv);
 
 /* Print "cloak: <msg>" to stderr and return CLI_FAIL. */
 int cli_fail(const cloak_error *why);

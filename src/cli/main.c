@@ -24,6 +24,8 @@ static const cli_command commands[] = {
      cmd_attest_verify_token},
     {"attest", "request", "send evidence to an attestation service; print the token",
      cmd_attest_request},
+    {"attest", "rotate-key", "rotate the attestation service's token signing key",
+     cmd_attest_rotate_key},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
