@@ -38,19 +38,6 @@ static void help(void)
         CLOAK_ATTEST_API_VERSION);
 }
 
-static int parse_type(const char *s, cloak_tee_type *t)
-{
-    if (!strcmp(s, "sgx"))
-        *t = CLOAK_TEE_SGX;
-    else if (!strcmp(s, "tdx"))
-        *t = CLOAK_TEE_TDX;
-    else if (!strcmp(s, "snp") || !strcmp(s, "sevsnp"))
-        *t = CLOAK_TEE_SNP;
-    else
-        return -1;
-    return 0;
-}
-
 int cmd_attest_request(int argc, char **argv)
 {
     static const struct option opts[] = {{"service", required_argument, 0, 's'},
@@ -75,7 +62,8 @@ int cmd_attest_request(int argc, char **argv)
             ca = optarg;
             break;
         case 't':
-            if (parse_type(optarg, &type)) return cli_usage_error(CMD, "--type is sgx, tdx or snp");
+            if (cli_parse_tee(optarg, 0, &type))
+                return cli_usage_error(CMD, "--type is sgx, tdx or snp");
             break;
         case 'e':
             ev_path = optarg;

@@ -12,23 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-/* RFC 3339 UTC ("2025-07-19T10:01:17Z") or "@EPOCH". */
-static int parse_at(const char *s, time_t *out)
-{
-    if (s[0] == '@') {
-        unsigned long long v;
-        if (cli_parse_uint(s + 1, (1ull << 40), &v)) return -1;
-        *out = (time_t)v;
-        return 0;
-    }
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *r = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (!r || *r) return -1;
-    *out = timegm(&tm);
-    return 0;
-}
-
 /* "90", "90s", "30m", "8h", "1d" -> seconds. */
 static int parse_duration(const char *s, unsigned *out)
 {
@@ -140,7 +123,7 @@ int cmd_attest_serve(int argc, char **argv)
                                        "--token-ttl is a duration: 90s, 30m, 8h, 1d");
             break;
         case 'a':
-            if (parse_at(optarg, &cfg.test_time))
+            if (cli_parse_time(optarg, &cfg.test_time))
                 return cli_usage_error("attest serve", "--at is RFC 3339 UTC or @EPOCH");
             break;
         case 'L':

@@ -12,38 +12,6 @@
 
 #define CMD "attest verify-token"
 
-/* RFC 3339 ("2025-07-19T10:01:17Z", "...+02:00", fractional seconds ignored) or "@EPOCH";
- * the same grammar as `cloak evidence verify --at`. */
-static int parse_time(const char *s, time_t *out)
-{
-    if (s[0] == '@') {
-        unsigned long long v;
-        if (cli_parse_uint(s + 1, (1ull << 40), &v)) return -1;
-        *out = (time_t)v;
-        return 0;
-    }
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *r = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!r) return -1;
-    if (*r == '.')
-        while (isdigit((unsigned char)*++r)) {
-        }
-    long off = 0;
-    if (*r == 'Z' || *r == 'z')
-        r++;
-    else if (*r == '+' || *r == '-') {
-        int hh, mm;
-        if (sscanf(r + 1, "%2d:%2d", &hh, &mm) != 2) return -1;
-        off = (hh * 60L + mm) * 60L * (*r == '-' ? -1 : 1);
-        r += 6;
-    } else
-        return -1;
-    if (*r) return -1;
-    *out = timegm(&tm) - off;
-    return 0;
-}
-
 /* The token from stdin ("-"): a bearer credential is better kept out of argv. */
 static char *read_stdin_token(size_t *len)
 {
@@ -137,7 +105,7 @@ int cmd_attest_verify_token(int argc, char **argv)
             ca = optarg;
             break;
         case 'a':
-            if (parse_time(optarg, &at))
+            if (cli_parse_time(optarg, &at))
                 return cli_usage_error(
                     CMD, "--at '%s' is not RFC 3339 (2025-07-19T10:01:17Z) or @EPOCH", optarg);
             break;

@@ -3,6 +3,9 @@
 #define CLOAK_CLI_H
 
 #include "cloak/base.h"
+#include "cloak/evidence.h"
+
+#include <time.h>
 
 /* Exit codes (documented in README "Exit codes"). */
 #define CLI_OK 0
@@ -37,5 +40,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int cli_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
 /* Parse a size: digits with optional K, M or G suffix (powers of 1024). */
 int cli_parse_size(const char *s, unsigned long long *out);
+/* RFC 3339 ("2025-07-19T10:01:17Z", "...+02:00", fractional seconds ignored) or "@EPOCH". */
+int cli_parse_time(const char *s, time_t *out);
+/* "sgx", "tdx", "snp"/"sevsnp", and "auto" when allow_auto. */
+int cli_parse_tee(const char *s, int allow_auto, cloak_tee_type *t);
 
 #endif

@@ -12,37 +12,6 @@
 
 #define MAX_CERTS 8
 
-/* RFC 3339 ("2025-07-19T10:01:17Z", "...+02:00", fractional seconds ignored) or "@EPOCH". */
-static int parse_time(const char *s, time_t *out)
-{
-    if (s[0] == '@') {
-        unsigned long long v;
-        if (cli_parse_uint(s + 1, (1ull << 40), &v)) return -1;
-        *out = (time_t)v;
-        return 0;
-    }
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *r = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!r) return -1;
-    if (*r == '.')
-        while (isdigit((unsigned char)*++r)) {
-        }
-    long off = 0;
-    if (*r == 'Z' || *r == 'z')
-        r++;
-    else if (*r == '+' || *r == '-') {
-        int hh, mm;
-        if (sscanf(r + 1, "%2d:%2d", &hh, &mm) != 2) return -1;
-        off = (hh * 60L + mm) * 60L * (*r == '-' ? -1 : 1);
-        r += 6;
-    } else
-        return -1;
-    if (*r) return -1;
-    *out = timegm(&tm) - off;
-    return 0;
-}
-
 /* Evidence files are binary; hex text (as some tools print quotes) is decoded. */
 static cloak_err read_evidence(const char *path, uint8_t **out, size_t *len, cloak_error *why)
 {
@@ -75,21 +44,6 @@ static cloak_err read_evidence(const char *path, uint8_t **out, size_t *len, clo
     *out = b;
     *len = n;
     return CLOAK_OK;
-}
-
-static int parse_type(const char *s, cloak_tee_type *t)
-{
-    if (!strcmp(s, "auto"))
-        *t = CLOAK_TEE_AUTO;
-    else if (!strcmp(s, "sgx"))
-        *t = CLOAK_TEE_SGX;
-    else if (!strcmp(s, "tdx"))
-        *t = CLOAK_TEE_TDX;
-    else if (!strcmp(s, "snp") || !strcmp(s, "sevsnp"))
-        *t = CLOAK_TEE_SNP;
-    else
-        return -1;
-    return 0;
 }
 
 static void print_claims(const json_t *claims, int as_json)
@@ -194,7 +148,7 @@ int cmd_evidence_verify(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "t:c:C:a:sp:jDr:m:S:P:v:hT:K:", opts, NULL)) != -1) {
         switch (c) {
         case 't':
-            if (parse_type(optarg, &type))
+            if (cli_parse_tee(optarg, 1, &type))
                 return cli_usage_error("evidence verify", "--type is auto, sgx, tdx or snp");
             break;
         case 'c':
@@ -212,7 +166,7 @@ int cmd_evidence_verify(int argc, char **argv)
             certs[ncerts++] = optarg;
             break;
         case 'a':
-            if (parse_time(optarg, &at))
+            if (cli_parse_time(optarg, &at))
                 return cli_usage_error("evidence verify",
                                        "--at '%s' is not RFC 3339 (2025-07-19T10:01:17Z) or @EPOCH",
                                        optarg);
@@ -335,7 +289,7 @@ int cmd_evidence_show(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "t:jh", opts, NULL)) != -1) {
         switch (c) {
         case 't':
-            if (parse_type(optarg, &type))
+            if (cli_parse_tee(optarg, 1, &type))
                 return cli_usage_error("evidence show", "--type is auto, sgx, tdx or snp");
             break;
         case 'j':

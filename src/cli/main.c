@@ -1,6 +1,10 @@
 /* cloak: one binary, subcommands dispatched from a table. */
 #include "cli.h"
 
+#include "cloak/evidence.h"
+
+#include <ctype.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +76,52 @@ int cli_parse_size(const char *s, unsigned long long *out)
         mul = 1ull << 30, end++;
     if (*end || v > (1ull << 40) / mul) return -1;
     *out = v * mul;
+    return 0;
+}
+
+/* RFC 3339 ("2025-07-19T10:01:17Z", "...+02:00", fractional seconds ignored) or "@EPOCH". */
+int cli_parse_time(const char *s, time_t *out)
+{
+    if (s[0] == '@') {
+        unsigned long long v;
+        if (cli_parse_uint(s + 1, (1ull << 40), &v)) return -1;
+        *out = (time_t)v;
+        return 0;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *r = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!r) return -1;
+    if (*r == '.')
+        while (isdigit((unsigned char)*++r)) {
+        }
+    long off = 0;
+    if (*r == 'Z' || *r == 'z')
+        r++;
+    else if (*r == '+' || *r == '-') {
+        int hh, mm;
+        if (sscanf(r + 1, "%2d:%2d", &hh, &mm) != 2) return -1;
+        off = (hh * 60L + mm) * 60L * (*r == '-' ? -1 : 1);
+        r += 6;
+    } else
+        return -1;
+    if (*r) return -1;
+    *out = timegm(&tm) - off;
+    return 0;
+}
+
+int cli_parse_tee(const char *s, int allow_auto, cloak_tee_type *t)
+{
+    if (allow_auto && !strcmp(s, "auto"))
+        *t = CLOAK_TEE_AUTO;
+    else if (!strcmp(s, "sgx"))
+        *t = CLOAK_TEE_SGX;
+    else if (!strcmp(s, "tdx"))
+        *t = CLOAK_TEE_TDX;
+    else if (!strcmp(s, "snp") || !strcmp(s, "sevsnp"))
+        *t = CLOAK_TEE_SNP;
+    else
+        return -1;
     return 0;
 }
 
