@@ -1,11 +1,12 @@
 /* The attestation service under load: N client threads, each holding one keep-alive HTTPS
  * connection (cloak_http_client) to an in-process service on 127.0.0.1, post the same
- * simulated SGX quote (bound to runtime data) to POST /attest/SgxEnclave for a few seconds.
- * Beside it, measured in the same run on one thread: the work each request needs without
- * HTTP/TLS (parse the body, decode, FMSPC lookup + verify with the same trust and collateral,
- * binding check, claim mapping, default policy evaluation, RS256 signing of a token of the
- * same size). Nothing asserts on time; a service that cannot start is reported as skipped.
- * CLOAK_BENCH_ATTEST_SECONDS sets the seconds per load run (default 5). */
+ * simulated SGX quote (bound to runtime data) to POST /attest/SgxEnclave for a few seconds
+ * (the load generator is bench_load.c). Beside it, measured in the same run on one thread: the
+ * work each request needs without HTTP/TLS (parse the body, decode, FMSPC lookup + verify
+ * with the same trust and collateral, binding check, claim mapping, default policy
+ * evaluation, RS256 signing of a token of the same size). Nothing asserts on time; a service
+ * that cannot start is reported as skipped. CLOAK_BENCH_ATTEST_SECONDS sets the seconds per
+ * load run (default 5). */
 #include "bench.h"
 
 #include "attest/maa_policy.h"
@@ -17,7 +18,6 @@
 #include "cloak/platform.h"
 
 #include <ftw.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +26,6 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
-
-#define MAX_CONNS 8
 
 static const char runtime_json[] = "{\"keys\":[{\"kid\":\"k1\",\"kty\":\"oct\"}],\"x\":1}";
 
@@ -45,119 +43,6 @@ static void rm_rf(const char *path)
 static double rate(uint64_t n, uint64_t ns)
 {
     return (double)n / ((double)ns / 1e9);
-}
-
-/* ---- the load generator ---- */
-typedef struct {
-    const char *url, *ca, *body;
-    size_t body_len;
-    uint64_t deadline;
-    uint64_t ok, errors, reconnects;
-    double *lat; /* ns, successful and failed requests alike */
-    size_t nlat, cap;
-    char first_error[160];
-} client_arg;
-
-static void note_error(client_arg *a, const char *what, long status, const char *detail,
-                       size_t detail_len)
-{
-    a->errors++;
-    if (!a->first_error[0])
-        snprintf(a->first_error, sizeof a->first_error, "%s %ld: %.*s", what, status,
-                 (int)(detail_len < 100 ? detail_len : 100), detail);
-}
-
-static void *client_main(void *p)
-{
-    client_arg *a = p;
-    cloak_http_client *c = NULL;
-    cloak_error e = {0};
-    const char *hdrs[] = {"Content-Type: application/json", NULL};
-    if (cloak_http_client_new(a->ca, &c, &e)) {
-        note_error(a, "client", 0, e.msg, strlen(e.msg));
-        return NULL;
-    }
-    while (bench_now_ns() < a->deadline) {
-        cloak_http_response r = {0};
-        uint64_t t0 = bench_now_ns();
-        cloak_err rc = cloak_http_client_fetch(c, "POST", a->url, hdrs, (const uint8_t *)a->body,
-                                               a->body_len, &r, &e);
-        uint64_t dt = bench_now_ns() - t0;
-        if (a->nlat == a->cap) {
-            size_t ncap = a->cap ? a->cap * 2 : 4096;
-            double *nl = realloc(a->lat, ncap * sizeof *nl);
-            if (!nl) break;
-            a->lat = nl;
-            a->cap = ncap;
-        }
-        a->lat[a->nlat++] = (double)dt;
-        if (rc) {
-            note_error(a, "transport", 0, e.msg, strlen(e.msg));
-            continue;
-        }
-        if (r.new_connections) a->reconnects += (uint64_t)r.new_connections;
-        if (r.status == 200)
-            a->ok++;
-        else
-            note_error(a, "HTTP", r.status, r.body.p ? (const char *)r.body.p : "",
-                       r.body.p ? r.body.len : 0);
-        cloak_http_response_free(&r);
-    }
-    cloak_http_client_free(c);
-    return NULL;
-}
-
-typedef struct {
-    double per_s, p50_ms, p99_ms;
-    uint64_t ok, errors, reconnects;
-    char first_error[160];
-} load_result;
-
-static int run_load(const char *url, const char *ca, const char *body, unsigned conns,
-                    double seconds, load_result *out)
-{
-    client_arg args[MAX_CONNS];
-    pthread_t th[MAX_CONNS];
-    memset(args, 0, sizeof args);
-    memset(out, 0, sizeof *out);
-    uint64_t start = bench_now_ns(), deadline = start + (uint64_t)(seconds * 1e9);
-    unsigned started = 0;
-    for (unsigned i = 0; i < conns; i++) {
-        args[i] = (client_arg){
-            .url = url, .ca = ca, .body = body, .body_len = strlen(body), .deadline = deadline};
-        if (pthread_create(&th[i], NULL, client_main, &args[i])) break;
-        started++;
-    }
-    size_t n = 0;
-    for (unsigned i = 0; i < started; i++) {
-        pthread_join(th[i], NULL);
-        n += args[i].nlat;
-    }
-    uint64_t elapsed = bench_now_ns() - start;
-    double *all = malloc((n ? n : 1) * sizeof *all);
-    size_t k = 0;
-    for (unsigned i = 0; i < started; i++) {
-        if (all && args[i].nlat) memcpy(all + k, args[i].lat, args[i].nlat * sizeof *all);
-        k += args[i].nlat;
-        out->ok += args[i].ok;
-        out->errors += args[i].errors;
-        out->reconnects += args[i].reconnects;
-        if (!out->first_error[0] && args[i].first_error[0])
-            memcpy(out->first_error, args[i].first_error, sizeof out->first_error);
-        free(args[i].lat);
-    }
-    if (started < conns) {
-        out->errors++;
-        snprintf(out->first_error, sizeof out->first_error, "only %u of %u threads started",
-                 started, conns);
-    }
-    out->per_s = rate(out->ok, elapsed);
-    if (all && n) {
-        out->p50_ms = bench_quantile(all, n, 0.50) / 1e6;
-        out->p99_ms = bench_quantile(all, n, 0.99) / 1e6;
-    }
-    free(all);
-    return 0;
 }
 
 /* ---- the single-core baseline ---- */
@@ -385,8 +270,9 @@ void bench_attest(void)
     double best = 0, best_p99 = 0;
     uint64_t best_err = 0;
     for (size_t i = 0; i < sizeof conns / sizeof *conns; i++) {
-        load_result lr;
-        run_load(url, ca, body, conns[i], seconds, &lr);
+        bench_load_result lr;
+        bench_load_req lq = {.url = url, .ca = ca, .body = body};
+        bench_load_run(&lq, conns[i], seconds, &lr);
         printf("| %u | %.0f | %.2f | %.2f | %llu | %llu | %.2f |\n", conns[i], lr.per_s, lr.p50_ms,
                lr.p99_ms, (unsigned long long)lr.errors, (unsigned long long)lr.reconnects,
                lr.per_s / (all * 2));

@@ -32,5 +32,6 @@ int main(int argc, char **argv)
     if (!only || !strcmp(only, "enclave")) bench_enclave_calls();
     if (!only || !strcmp(only, "evidence")) bench_evidence();
     if (!only || !strcmp(only, "attest")) bench_attest();
+    if (!only || !strcmp(only, "vault")) bench_vault();
     return 0;
 }

@@ -31,6 +31,7 @@ typedef enum {
     CLOAK_EPERM = 9,         /* refused by policy (rollback, host may not choose report data) */
     CLOAK_EUNSUPPORTED = 10, /* not available on this backend or platform */
     CLOAK_EINTERNAL = 11,    /* a bug: an invariant broke */
+    CLOAK_EEXIST = 12,       /* already exists (a name in use, a replayed nonce) */
 } cloak_err;
 
 /* A message for a person: what failed, where, and what to do. */

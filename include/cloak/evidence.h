@@ -132,6 +132,80 @@ cloak_err cloak_evidence_fmspc(const cloak_trust *trust, const uint8_t *quote, s
 /* Detect the evidence type from its bytes (CLOAK_TEE_AUTO if unrecognised). */
 cloak_tee_type cloak_evidence_detect(const uint8_t *evidence, size_t len);
 
+/* ---- keeping collateral fresh: fetch it from Intel PCS / a PCCS and AMD KDS (fetch*.c) ----
+ *
+ * Layout written under out_dir (the one `cloak attest serve --collateral-dir` and
+ * cloak_collateral_load read):
+ *   sgx-<fmspc>/ and tdx-<fmspc>/  the split DCAP layout (tcb_info_body.json, tcb_info.sig,
+ *       qe_identity_body.json, qe_identity.sig, root_ca_crl.der, pck_crl.der,
+ *       tcb_signing_chain.pem, pck_crl_issuer_chain.pem); fmspc in lower-case hex. A folder is
+ *       replaced as a whole (staged next to it, then swapped in with one rename).
+ *   snp-<Product>/  cert_chain.pem (ASK then ARK, as KDS serves it), crl.der, and
+ *       vcek-<hwid>-<reported tcb>.der per SNP report given; each file written atomically.
+ * Nothing is written that did not verify first, with the verifier's own code, at `at`: the
+ * DCAP set as dcap_collateral_check (TCB info and QE identity signatures over their exact
+ * bytes, chains to the built-in Intel root, ids, dates, both CRLs) plus the requested FMSPC;
+ * the AMD ARK must be the built-in one, the ASK and the CRL signed by it, a VCEK must verify
+ * its report (cloak_evidence_verify). A DCAP set older than a still-valid one on disk
+ * (tcbEvaluationDataNumber, issue dates, CRL thisUpdate) is refused too. A refused or failed
+ * item leaves what is on disk untouched. */
+#define CLOAK_FETCH_SGX 0x1u
+#define CLOAK_FETCH_TDX 0x2u
+#define CLOAK_FETCH_SNP 0x4u
+#define CLOAK_PCS_URL_DEFAULT "https://api.trustedservices.intel.com"
+#define CLOAK_ROOT_CRL_URL_DEFAULT                                                                 \
+    "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der"
+#define CLOAK_KDS_URL_DEFAULT "https://kdsintf.amd.com"
+
+typedef enum {
+    CLOAK_PCK_CA_AUTO = 0, /* from the quote's PCK chain; for a bare FMSPC: processor for SGX,
+                              platform for TDX */
+    CLOAK_PCK_CA_PROCESSOR = 1,
+    CLOAK_PCK_CA_PLATFORM = 2,
+} cloak_pck_ca;
+
+/* One piece of evidence to fetch collateral for: an SGX/TDX quote (its FMSPC and PCK CA type
+ * come from the PCK certificate) or an SEV-SNP report (product from its CPUID, or the only
+ * entry of snp_products for a v2 report; its VCEK is fetched for its chip and REPORTED_TCB). */
+typedef struct {
+    const char *name; /* for messages and the report (a file name) */
+    const uint8_t *p;
+    size_t len;
+} cloak_fetch_evidence;
+
+typedef struct {
+    const char *out_dir;      /* required; created if missing */
+    const char *pcs_url;      /* Intel PCS base; NULL = CLOAK_PCS_URL_DEFAULT */
+    const char *pccs_url;     /* instead: a PCCS base (same API, e.g. https://HOST:8081) */
+    const char *root_crl_url; /* NULL: Intel's (PCS) or PCCS/sgx/certification/v4/rootcacrl */
+    const char *kds_url;      /* AMD KDS base; NULL = CLOAK_KDS_URL_DEFAULT */
+    const char *api_key; /* Ocp-Apim-Subscription-Key, sent to the PCS/PCCS only; a secret:
+                            never copied into messages or the report */
+    const char *ca_file; /* TLS trust for every fetch; NULL = the system roots */
+    const char *const *fmspcs; /* 12 hex digits each */
+    size_t nfmspcs;
+    const cloak_fetch_evidence *evidence;
+    size_t nevidence;
+    const char *const *snp_products; /* "Milan", "Genoa", "Turin" */
+    size_t nsnp_products;
+    unsigned types; /* CLOAK_FETCH_*: 0 = SGX for the FMSPCs, every type for evidence. With
+                       types set, only those are fetched; SNP alone with no product and no
+                       report means all three products (certificate chains and CRLs). */
+    cloak_pck_ca pck_ca; /* which PCK CRL for a bare FMSPC */
+    time_t at;           /* verification time; 0 = now */
+} cloak_fetch_opts;
+
+/* Fetch, verify and write collateral. Every item (one folder, or one SNP file) is handled on
+ * its own: a failure is recorded and the others go on. *report (when report is not NULL) is
+ * set whenever the options were valid, also on failure: {"out_dir", "items":[{"kind": "sgx"|
+ * "tdx"|"snp-chain"|"snp-crl"|"snp-vcek", "fmspc"|"product", "path", "result": "created"|
+ * "updated"|"unchanged"|"refused"|"failed", "message"?, ...}], "evidence":[{"name", "tee",
+ * "verified", "tcb_status"|"error"}]} -- the evidence entries verify each input with what is now
+ * on disk. Returns CLOAK_OK when every item was created, updated or unchanged; else the first
+ * failed item's code, and `why` says how many items failed and why the first did. */
+cloak_err cloak_evidence_fetch_collateral(const cloak_fetch_opts *opts, json_t **report,
+                                          cloak_error *why) CLOAK_MUST_CHECK;
+
 #ifdef __cplusplus
 }
 #endif

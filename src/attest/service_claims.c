@@ -248,7 +248,8 @@ cloak_err svc_map_claims(svc_type t, const json_t *claims, const svc_bound_data 
     }
     /* cloak's own claims: the TCB status and simulation are always reported, never hidden */
     if (tcb && add(in, tok, "x-cloak-tcb-status", json_deep_copy(tcb))) goto out;
-    if (sim && add(in, tok, "x-cloak-sim", json_true())) goto out;
+    /* false for hardware evidence, so a release policy can require hardware ("equals": false) */
+    if (add(in, tok, "x-cloak-sim", json_boolean(sim))) goto out;
     if (d->runtime && d->runtime_json) {
         json_t *v = data_value(d->runtime, d->runtime_len, d->runtime_json);
         if (!v) {

@@ -6,6 +6,7 @@
 #include "attest/service.h"
 
 #include "cloak/jose.h"
+#include "cloak/keyfile.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -21,70 +22,21 @@
 #define SIGNING_BITS 2048
 #define SIGNING_CERT_DAYS 3650
 
+#define SIGNING_CN "cloak attestation token signing"
+
 static cloak_err make_self_signed(EVP_PKEY *key, X509 **out, cloak_error *why)
 {
-    cloak_err rc = CLOAK_EINTERNAL;
-    X509 *cert = X509_new();
-    X509_NAME *name = X509_NAME_new();
-    unsigned char serial[16];
-    BIGNUM *bn = NULL;
-    if (!cert || !name || RAND_bytes(serial, sizeof serial) != 1) goto ossl;
-    serial[0] &= 0x7f; /* positive (RFC 5280 §4.1.2.2) */
-    bn = BN_bin2bn(serial, sizeof serial, NULL);
-    if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) || !X509_set_version(cert, 2) ||
-        !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"cloak", -1, -1,
-                                    0) ||
-        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                    (const unsigned char *)"cloak attestation token signing", -1,
-                                    -1, 0) ||
-        !X509_set_subject_name(cert, name) || !X509_set_issuer_name(cert, name) ||
-        !X509_gmtime_adj(X509_getm_notBefore(cert), -3600) ||
-        !X509_gmtime_adj(X509_getm_notAfter(cert), (long)SIGNING_CERT_DAYS * 86400) ||
-        !X509_set_pubkey(cert, key) || !X509_sign(cert, key, EVP_sha256()))
-        goto ossl;
-    *out = cert;
-    cert = NULL;
-    rc = CLOAK_OK;
-    goto out;
-ossl:
-    rc = cloak_error_openssl(why, CLOAK_EINTERNAL, "creating the signing certificate");
-out:
-    BN_free(bn);
-    X509_NAME_free(name);
-    X509_free(cert);
-    return rc;
+    return cloak_x509_self_signed(key, SIGNING_CN, SIGNING_CERT_DAYS, out, why);
 }
 
 static cloak_err write_pem(const char *path, X509 *cert, EVP_PKEY *key, cloak_error *why)
 {
-    cloak_err rc;
-    char *data = NULL;
-    long len;
-    BIO *b = BIO_new(BIO_s_mem());
-    if (!b) return cloak_error_set(why, CLOAK_ENOMEM, "out of memory writing %s", path);
-    if (cert ? !PEM_write_bio_X509(b, cert)
-             : !PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL)) {
-        rc = cloak_error_openssl(why, CLOAK_EINTERNAL, "encoding PEM");
-        goto out;
-    }
-    len = BIO_get_mem_data(b, &data);
-    rc = cloak_file_write(path, (const uint8_t *)data, (size_t)len, cert ? 0644 : 0600, why);
-out:
-    len = BIO_get_mem_data(b, &data);
-    if (!cert && len > 0) OPENSSL_cleanse(data, (size_t)len); /* the key PEM is a secret */
-    BIO_free(b);
-    return rc;
+    return cert ? cloak_pem_write_cert(path, cert, why) : cloak_pem_write_key(path, key, why);
 }
 
 static cloak_err read_pem(const char *path, X509 **cert, EVP_PKEY **key, cloak_error *why)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return cloak_error_set(why, CLOAK_EIO, "cannot open %s: %s", path, strerror(errno));
-    int ok = cert ? (*cert = PEM_read_X509(f, NULL, NULL, NULL)) != NULL
-                  : (*key = PEM_read_PrivateKey(f, NULL, NULL, NULL)) != NULL;
-    fclose(f);
-    if (!ok) return cloak_error_openssl(why, CLOAK_EINVAL, path);
-    return CLOAK_OK;
+    return cert ? cloak_pem_read_cert(path, cert, why) : cloak_pem_read_key(path, key, why);
 }
 
 /* A kid from retired-keys.json names files: only RFC 7638 thumbprints (base64url). */

@@ -76,6 +76,8 @@ const char *cloak_err_name(cloak_err code)
         return "unsupported";
     case CLOAK_EINTERNAL:
         return "internal error";
+    case CLOAK_EEXIST:
+        return "already exists";
     }
     return "unknown error";
 }

@@ -12,41 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-/* "90", "90s", "30m", "8h", "1d" -> seconds. */
-static int parse_duration(const char *s, unsigned *out)
-{
-    char *end;
-    if (!s || !isdigit((unsigned char)*s)) return -1;
-    unsigned long v = strtoul(s, &end, 10), mul = 1;
-    if (*end == 's')
-        mul = 1, end++;
-    else if (*end == 'm')
-        mul = 60, end++;
-    else if (*end == 'h')
-        mul = 3600, end++;
-    else if (*end == 'd')
-        mul = 86400, end++;
-    if (*end || v == 0 || v > 366ul * 86400 / mul) return -1;
-    *out = (unsigned)(v * mul);
-    return 0;
-}
-
-/* host:port, [v6]:port, or :port. */
-static int parse_listen(const char *s, char *host, size_t hlen, uint16_t *port)
-{
-    const char *colon = strrchr(s, ':');
-    unsigned long long p;
-    if (!colon || cli_parse_uint(colon + 1, 65535, &p)) return -1;
-    size_t n = (size_t)(colon - s);
-    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') s++, n -= 2;
-    if (n >= hlen) return -1;
-    memcpy(host, s, n);
-    host[n] = 0;
-    if (!n) snprintf(host, hlen, "127.0.0.1");
-    *port = (uint16_t)p;
-    return 0;
-}
-
 static void usage(void)
 {
     printf("usage: cloak attest serve --listen ADDR --data DIR [--tls-cert F --tls-key F]\n"
@@ -95,7 +60,7 @@ int cmd_attest_serve(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "l:d:c:k:i:sC:t:a:LP:h", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
-            if (parse_listen(optarg, host, sizeof host, &cfg.port))
+            if (cli_parse_listen(optarg, host, sizeof host, &cfg.port))
                 return cli_usage_error("attest serve", "--listen is HOST:PORT");
             have_listen = 1;
             break;
@@ -118,7 +83,7 @@ int cmd_attest_serve(int argc, char **argv)
             cfg.collateral_dir = optarg;
             break;
         case 't':
-            if (parse_duration(optarg, &cfg.token_ttl))
+            if (cli_parse_duration(optarg, &cfg.token_ttl))
                 return cli_usage_error("attest serve",
                                        "--token-ttl is a duration: 90s, 30m, 8h, 1d");
             break;

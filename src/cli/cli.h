@@ -5,6 +5,8 @@
 #include "cloak/base.h"
 #include "cloak/evidence.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 /* Exit codes (documented in README "Exit codes"). */
@@ -27,10 +29,15 @@ int cmd_enclave_edger8r(int argc, char **argv);
 int cmd_evidence_verify(int argc, char **argv);
 int cmd_evidence_show(int argc, char **argv);
 int cmd_evidence_collect(int argc, char **argv);
+int cmd_evidence_fetch_collateral(int argc, char **argv);
 int cmd_attest_serve(int argc, char **argv);
 int cmd_attest_verify_token(int argc, char **argv);
 int cmd_attest_request(int argc, char **argv);
 int cmd_attest_rotate_key(int argc, char **argv);
+int cmd_vault_serve(int argc, char **argv);
+int cmd_vault_token(int argc, char **argv);
+int cmd_vault_audit(int argc, char **argv);
+int cmd_vault_key(int argc, char **argv);
 
 /* Print "cloak: <msg>" to stderr and return CLI_FAIL. */
 int cli_fail(const cloak_error *why);
@@ -42,6 +49,10 @@ int cli_parse_uint(const char *s, unsigned long long max, unsigned long long *ou
 int cli_parse_size(const char *s, unsigned long long *out);
 /* RFC 3339 ("2025-07-19T10:01:17Z", "...+02:00", fractional seconds ignored) or "@EPOCH". */
 int cli_parse_time(const char *s, time_t *out);
+/* "90", "90s", "30m", "8h", "1d" -> seconds (1 s .. 366 days). */
+int cli_parse_duration(const char *s, unsigned *out);
+/* "HOST:PORT", "[V6]:PORT" or ":PORT" (host 127.0.0.1). */
+int cli_parse_listen(const char *s, char *host, size_t hlen, uint16_t *port);
 /* "sgx", "tdx", "snp"/"sevsnp", and "auto" when allow_auto. */
 int cli_parse_tee(const char *s, int allow_auto, cloak_tee_type *t);
 

@@ -22,6 +22,9 @@ static const cli_command commands[] = {
      cmd_evidence_verify},
     {"evidence", "show", "print the fields of evidence without verifying it", cmd_evidence_show},
     {"evidence", "collect", "write SNP/TDX evidence from inside this VM", cmd_evidence_collect},
+    {"evidence", "fetch-collateral",
+     "fetch and verify collateral from Intel PCS/PCCS and AMD KDS into a directory",
+     cmd_evidence_fetch_collateral},
     {"attest", "serve", "run the MAA-compatible attestation service over HTTPS", cmd_attest_serve},
     {"attest", "verify-token",
      "verify an attestation token against its issuer's JWKS; print its claims",
@@ -30,6 +33,15 @@ static const cli_command commands[] = {
      cmd_attest_request},
     {"attest", "rotate-key", "rotate the attestation service's token signing key",
      cmd_attest_rotate_key},
+    {"vault", "serve", "run the Azure Key Vault-compatible key vault over HTTPS", cmd_vault_serve},
+    {"vault", "token", "print a local bearer token for a vault (role, subject, lifetime)",
+     cmd_vault_token},
+    {"vault", "audit", "verify a vault's hash-chained audit log: cloak vault audit verify DIR",
+     cmd_vault_audit},
+    {"vault", "key",
+     "use a vault's keys: create, get, list, delete, recover, purge, release, encrypt, decrypt, "
+     "wrap, unwrap, sign, verify",
+     cmd_vault_key},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -58,6 +70,41 @@ int cli_parse_uint(const char *s, unsigned long long max, unsigned long long *ou
     unsigned long long v = strtoull(s, &end, 0);
     if (errno || *end || v > max) return -1;
     *out = v;
+    return 0;
+}
+
+/* "90", "90s", "30m", "8h", "1d" -> seconds. */
+int cli_parse_duration(const char *s, unsigned *out)
+{
+    char *end;
+    if (!s || !isdigit((unsigned char)*s)) return -1;
+    unsigned long v = strtoul(s, &end, 10), mul = 1;
+    if (*end == 's')
+        mul = 1, end++;
+    else if (*end == 'm')
+        mul = 60, end++;
+    else if (*end == 'h')
+        mul = 3600, end++;
+    else if (*end == 'd')
+        mul = 86400, end++;
+    if (*end || v == 0 || v > 366ul * 86400 / mul) return -1;
+    *out = (unsigned)(v * mul);
+    return 0;
+}
+
+/* host:port, [v6]:port, or :port. */
+int cli_parse_listen(const char *s, char *host, size_t hlen, uint16_t *port)
+{
+    const char *colon = strrchr(s, ':');
+    unsigned long long p;
+    if (!colon || cli_parse_uint(colon + 1, 65535, &p)) return -1;
+    size_t n = (size_t)(colon - s);
+    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') s++, n -= 2;
+    if (n >= hlen) return -1;
+    memcpy(host, s, n);
+    host[n] = 0;
+    if (!n) snprintf(host, hlen, "127.0.0.1");
+    *port = (uint16_t)p;
     return 0;
 }
 

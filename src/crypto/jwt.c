@@ -55,6 +55,8 @@ cloak_err cloak_jwt_check_time(const json_t *claims, time_t now, unsigned slack_
     if (!have[0] && (flags & CLOAK_JWT_REQUIRE_EXP))
         return cloak_error_set(why, CLOAK_EVERIFY,
                                "JWT has no \"exp\" claim and an expiry is required");
+    /* The vault maps these messages to TokenExpired / TokenNotYetValid by their first words
+     * ("JWT expired", "JWT not valid before", "JWT issued in the future"): keep them. */
     /* RFC 7519 §4.1.4: the current time must be before exp (slack allowed for clock skew) */
     if (have[0] && n - slack >= v[0])
         return cloak_error_set(
