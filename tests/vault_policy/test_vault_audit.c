@@ -558,6 +558,49 @@ static void test_head_follows_appends_without_close(void **state)
     cloak_vault_audit_close(a);
 }
 
+/* The writer opens its own lines without a JSON parser (audit.c fast_line); a valid entry
+ * written by another JSON writer (other spacing, prev not next to hash) must still be
+ * accepted through the full check, and the chain continue from it. */
+static void test_other_writers_entry_accepted_on_open(void **state)
+{
+    (void)state;
+    char *d = make_log(3);
+    char **v;
+    size_t n = read_lines(d, &v);
+    json_t *j3 = json_loads(v[2], 0, NULL);
+    char line[1024], h[65];
+    /* hash placeholder first: doc_hash needs the 75-byte suffix in place */
+    snprintf(line, sizeof line,
+             "{\"seq\": 4, \"prev\": \"%s\", \"time\": \"2025-07-19T10:05:00Z\", "
+             "\"request_id\": \"other\", \"caller\": \"bob\", \"roles\": null, \"op\": "
+             "\"KeyGet\", \"key\": null, \"version\": null, \"status\": 200, \"outcome\": "
+             "\"ok\","
+             "\"hash\":\"%064d\"}",
+             json_string_value(json_object_get(j3, "hash")), 0);
+    doc_hash(line, h);
+    memcpy(line + strlen(line) - 66, h, 64);
+    FILE *f = fopen(log_path(d), "a");
+    fprintf(f, "%s\n", line);
+    fclose(f);
+    cloak_vault_audit *a = open_ok(d);
+    append(a, 5, "carol");
+    cloak_vault_audit_close(a);
+    cloak_vault_audit_report rep;
+    cloak_error e = {0};
+    assert_int_equal(cloak_vault_audit_verify(d, &rep, &e), CLOAK_OK);
+    assert_int_equal(rep.entries, 5);
+    /* the same line with its hash one digit off: refused at open as at verify */
+    d = make_log(3);
+    char *digit = line + strlen(line) - 3; /* the hash's last hex digit */
+    *digit = *digit == '0' ? '1' : '0';
+    f = fopen(log_path(d), "a");
+    fprintf(f, "%s\n{\"seq\":5}\n", line); /* not the last line: not a torn write */
+    fclose(f);
+    expect_bad(d, 4, "was edited");
+    json_decref(j3);
+    free_lines(v, n);
+}
+
 static void test_second_writer_refused_and_odd_input_kept_valid(void **state)
 {
     (void)state;
@@ -618,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_torn_last_line_repaired_on_open),
         cmocka_unit_test(test_damage_inside_synced_part_refused),
         cmocka_unit_test(test_concurrent_appends_verify),
+        cmocka_unit_test(test_other_writers_entry_accepted_on_open),
         cmocka_unit_test(test_head_follows_appends_without_close),
         cmocka_unit_test(test_second_writer_refused_and_odd_input_kept_valid),
     };
