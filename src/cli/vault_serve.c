@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "cloak/vault_service.h"
+#include "vault/wipe_alloc.h"
 
 #include <getopt.h>
 #include <pthread.h>
@@ -61,6 +62,9 @@ int cmd_vault_serve(int argc, char **argv)
     int c, have_listen = 0;
     unsigned long long w;
     cloak_error e = {0};
+    /* first: imported keys pass through OpenSSL, libevent and jansson buffers; make their
+     * frees wipe (docs/VAULT-KEYOPS.md, "Custody test") */
+    if (cloak_vault_wipe_alloc_install(&e)) return cli_fail(&e);
     optind = 1;
     while ((c = getopt_long(argc, argv, "l:d:c:k:T:C:u:A:a:t:e:w:Lh", opts, NULL)) != -1) {
         switch (c) {

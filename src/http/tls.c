@@ -217,6 +217,9 @@ int http_tls_ctx(const cloak_http_tls_files *f, SSL_CTX **out, cloak_error *why)
     if (!ctx) return cloak_error_openssl(why, CLOAK_ENOMEM, "creating the TLS context");
     if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION)) goto fail;
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* free (and, in the vault, wipe: src/vault/wipe_alloc.c) a connection's record buffers
+     * when idle, so the last decrypted request does not linger in them between requests */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     if (SSL_CTX_use_certificate_chain_file(ctx, f->cert) != 1) {
         SSL_CTX_free(ctx);
         return cloak_error_openssl(why, CLOAK_EINVAL, f->cert);

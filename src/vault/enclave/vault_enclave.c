@@ -29,73 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- message cursor and writer ---- */
-
-int ve_take_u8(ve_in *r, uint8_t *v)
-{
-    if (r->failed || r->len - r->off < 1) return r->failed = 1, -1;
-    *v = r->p[r->off++];
-    return 0;
-}
-
-int ve_take_u32(ve_in *r, uint32_t *v)
-{
-    if (r->failed || r->len - r->off < 4) return r->failed = 1, -1;
-    *v = cloak_get_u32le(r->p + r->off);
-    r->off += 4;
-    return 0;
-}
-
-int ve_take_bytes(ve_in *r, const uint8_t **p, size_t *len)
-{
-    uint32_t n;
-    if (ve_take_u32(r, &n)) return -1;
-    if (r->len - r->off < n) return r->failed = 1, -1;
-    *p = r->p + r->off;
-    *len = n;
-    r->off += n;
-    return 0;
-}
-
-int ve_in_end(const ve_in *r)
-{
-    return r->failed || r->off != r->len ? -1 : 0;
-}
-
-static int room(ve_out *w, size_t n)
-{
-    if (w->failed || w->cap - w->len < n) return w->failed = 1, 0;
-    return 1;
-}
-
-void ve_put_u8(ve_out *w, uint8_t v)
-{
-    if (room(w, 1)) w->p[w->len++] = v;
-}
-
-void ve_put_u32(ve_out *w, uint32_t v)
-{
-    if (!room(w, 4)) return;
-    cloak_put_u32le(w->p + w->len, v);
-    w->len += 4;
-}
-
-void ve_put_raw(ve_out *w, const uint8_t *p, size_t len)
-{
-    if (!room(w, len)) return;
-    if (len) memcpy(w->p + w->len, p, len);
-    w->len += len;
-}
-
-void ve_put_bytes(ve_out *w, const uint8_t *p, size_t len)
-{
-    if (len > UINT32_MAX) {
-        w->failed = 1;
-        return;
-    }
-    ve_put_u32(w, (uint32_t)len);
-    ve_put_raw(w, p, len);
-}
+/* ---- reply writer (the codec is ve_msg.c) ---- */
 
 cloak_err ve_out_done(const ve_out *w, size_t *out_len)
 {
@@ -356,10 +290,8 @@ static cloak_err h_backup_open(const uint8_t *in, size_t in_len, uint8_t *out, s
 static cloak_err h_random(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                           size_t *out_len)
 {
-    ve_in r;
     uint32_t n = 0;
-    ve_in_init(&r, in, in_len);
-    if (ve_take_u32(&r, &n) || ve_in_end(&r))
+    if (ve_parse_random(in, in_len, &n))
         return cloak_trusted_fail(CLOAK_EINVAL, "RANDOM takes one u32 length");
     if (n > VE_MAX_RANDOM)
         return cloak_trusted_fail(CLOAK_EINVAL, "at most %u random bytes per call (asked %u)",
@@ -407,14 +339,12 @@ static EVP_PKEY *rsa_public(const uint8_t *n, size_t n_len, const uint8_t *e, si
 cloak_err ve_h_release(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                        size_t *out_len)
 {
-    ve_in r;
-    const uint8_t *blob, *bind, *kn, *ke, *enc;
-    size_t blob_len, bind_len, kn_len, ke_len, enc_len;
-    ve_in_init(&r, in, in_len);
-    if (ve_take_bytes(&r, &blob, &blob_len) || ve_take_bytes(&r, &bind, &bind_len) ||
-        ve_take_bytes(&r, &kn, &kn_len) || ve_take_bytes(&r, &ke, &ke_len) ||
-        ve_take_bytes(&r, &enc, &enc_len) || ve_in_end(&r))
+    ve_release_msg m;
+    if (ve_parse_release(in, in_len, &m))
         return cloak_trusted_fail(CLOAK_EINVAL, "malformed RELEASE request");
+    const uint8_t *blob = m.blob, *bind = m.bind, *kn = m.kek_n, *ke = m.kek_e, *enc = m.enc;
+    size_t blob_len = m.blob_len, bind_len = m.bind_len, kn_len = m.kek_n_len,
+           ke_len = m.kek_e_len, enc_len = m.enc_len;
     static const struct {
         const char *name, *md;
     } encs[] = {{"CKM_RSA_AES_KEY_WRAP", "SHA1"},

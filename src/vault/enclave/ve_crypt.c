@@ -408,27 +408,17 @@ cloak_err ve_crypt_key(const ve_key *k, int op, const char *alg, const ve_req *r
 cloak_err ve_h_crypt(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                      size_t *out_len)
 {
-    ve_in r;
-    uint8_t op = 0;
-    const uint8_t *alg, *blob, *bind;
-    size_t alg_len, blob_len, bind_len;
-    ve_req rq;
-    ve_in_init(&r, in, in_len);
-    if (ve_take_u8(&r, &op) || ve_take_bytes(&r, &alg, &alg_len) ||
-        ve_take_bytes(&r, &blob, &blob_len) || ve_take_bytes(&r, &bind, &bind_len) ||
-        ve_take_bytes(&r, &rq.value, &rq.value_len) ||
-        ve_take_bytes(&r, &rq.digest, &rq.digest_len) || ve_take_bytes(&r, &rq.iv, &rq.iv_len) ||
-        ve_take_bytes(&r, &rq.aad, &rq.aad_len) || ve_take_bytes(&r, &rq.tag, &rq.tag_len) ||
-        ve_in_end(&r))
+    ve_crypt_msg m;
+    if (ve_parse_crypt(in, in_len, &m))
         return cloak_trusted_fail(CLOAK_EINVAL, "malformed CRYPT request");
-    char name[32];
-    if (alg_len == 0 || alg_len >= sizeof name || memchr(alg, 0, alg_len))
+    char name[VE_ALG_NAME_MAX];
+    if (ve_alg_name(m.alg, m.alg_len, name))
         return cloak_trusted_fail(CLOAK_EINVAL, "unknown algorithm \"%.*s\"",
-                                  (int)(alg_len > 40 ? 40 : alg_len), (const char *)alg);
-    memcpy(name, alg, alg_len);
-    name[alg_len] = 0;
+                                  (int)(m.alg_len > 40 ? 40 : m.alg_len), (const char *)m.alg);
+    uint8_t op = m.op;
+    const ve_req rq = m.rq;
     ve_key k;
-    cloak_err rc = ve_blob_open(blob, blob_len, bind, bind_len, &k);
+    cloak_err rc = ve_blob_open(m.blob, m.blob_len, m.bind, m.bind_len, &k);
     if (rc) return rc;
     ve_out w = {out, 0, out_cap, 0};
     rc = ve_crypt_key(&k, op, name, &rq, &w);

@@ -11,39 +11,13 @@
 #define CLOAK_VAULT_VE_INT_H
 
 #include "cloak/trusted.h"
+#include "ve_msg.h"
 
 #include <openssl/evp.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- messages (see vault_proto.h for the layouts) ---- */
-typedef struct {
-    const uint8_t *p;
-    size_t len, off;
-    int failed;
-} ve_in;
-static inline void ve_in_init(ve_in *r, const uint8_t *p, size_t len)
-{
-    r->p = p;
-    r->len = len;
-    r->off = 0;
-    r->failed = 0;
-}
-int ve_take_u8(ve_in *r, uint8_t *v);
-int ve_take_u32(ve_in *r, uint32_t *v);
-int ve_take_bytes(ve_in *r, const uint8_t **p, size_t *len); /* u32 length + bytes */
-/* 0 when every field was read and nothing is left over. */
-int ve_in_end(const ve_in *r);
-
-typedef struct {
-    uint8_t *p;
-    size_t len, cap;
-    int failed; /* a write did not fit */
-} ve_out;
-void ve_put_u8(ve_out *w, uint8_t v);
-void ve_put_u32(ve_out *w, uint32_t v);
-void ve_put_bytes(ve_out *w, const uint8_t *p, size_t len); /* u32 length + bytes */
-void ve_put_raw(ve_out *w, const uint8_t *p, size_t len);
+/* ---- messages (see vault_proto.h for the layouts; codec in ve_msg.h) ---- */
 /* Finish a reply: *out_len, or CLOAK_ERANGE when it did not fit. */
 cloak_err ve_out_done(const ve_out *w, size_t *out_len);
 
@@ -100,11 +74,7 @@ cloak_err ve_blob_plaintext(const uint8_t *blob, size_t blob_len, const uint8_t 
                             size_t bind_len, int *type, uint8_t **pt, size_t *pt_len);
 
 /* A key operation on an opened key: the core of CRYPT. `alg` is NUL-terminated. Writes
- * u8 verified, bytes value, bytes iv, bytes tag to `reply`. */
-typedef struct {
-    const uint8_t *value, *digest, *iv, *aad, *tag;
-    size_t value_len, digest_len, iv_len, aad_len, tag_len;
-} ve_req;
+ * u8 verified, bytes value, bytes iv, bytes tag to `reply`. (ve_req: ve_msg.h) */
 cloak_err ve_crypt_key(const ve_key *k, int op, const char *alg, const ve_req *rq, ve_out *reply);
 
 /* ---- handlers (cloak_ecall_fn) ---- */

@@ -382,15 +382,13 @@ fail:
 cloak_err ve_h_generate(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                         size_t *out_len)
 {
-    ve_in r;
-    uint8_t type = 0;
-    uint32_t bits = 0;
-    const uint8_t *crv, *bind;
-    size_t crv_len, bind_len;
-    ve_in_init(&r, in, in_len);
-    if (ve_take_u8(&r, &type) || ve_take_u32(&r, &bits) || ve_take_bytes(&r, &crv, &crv_len) ||
-        ve_take_bytes(&r, &bind, &bind_len) || ve_in_end(&r))
+    ve_generate_msg m;
+    if (ve_parse_generate(in, in_len, &m))
         return cloak_trusted_fail(CLOAK_EINVAL, "malformed GENERATE request");
+    uint8_t type = m.type;
+    uint32_t bits = m.bits;
+    const uint8_t *crv = m.crv, *bind = m.bind;
+    size_t crv_len = m.crv_len, bind_len = m.bind_len;
     if (bind_len > VE_MAX_BIND)
         return cloak_trusted_fail(CLOAK_EINVAL, "bind is longer than %u bytes", VE_MAX_BIND);
     const ve_curve *c = NULL;
@@ -509,18 +507,13 @@ out:
 cloak_err ve_h_import(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                       size_t *out_len)
 {
-    ve_in r;
-    uint8_t type = 0, nf = 0;
-    const uint8_t *bind, *f[VE_IMPORT_RSA_FIELDS];
-    size_t bind_len, fl[VE_IMPORT_RSA_FIELDS];
-    ve_in_init(&r, in, in_len);
-    if (ve_take_u8(&r, &type) || ve_take_bytes(&r, &bind, &bind_len) || ve_take_u8(&r, &nf) ||
-        nf > VE_IMPORT_RSA_FIELDS)
+    ve_import_msg m;
+    if (ve_parse_import(in, in_len, &m))
         return cloak_trusted_fail(CLOAK_EINVAL, "malformed IMPORT request");
-    for (size_t i = 0; i < nf; i++)
-        if (ve_take_bytes(&r, &f[i], &fl[i]))
-            return cloak_trusted_fail(CLOAK_EINVAL, "malformed IMPORT request");
-    if (ve_in_end(&r)) return cloak_trusted_fail(CLOAK_EINVAL, "malformed IMPORT request");
+    uint8_t type = m.type, nf = m.count;
+    const uint8_t *bind = m.bind, *const *f = m.f;
+    size_t bind_len = m.bind_len;
+    const size_t *fl = m.fl;
     if (bind_len > VE_MAX_BIND)
         return cloak_trusted_fail(CLOAK_EINVAL, "bind is longer than %u bytes", VE_MAX_BIND);
     if (type < VE_KEY_RSA || type > VE_KEY_OCT)
