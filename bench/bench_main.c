@@ -1,6 +1,8 @@
 /* cloak-bench: the performance tables of `make bench`. */
 #include "bench.h"
 
+#include "vault/wipe_alloc.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,13 @@ double bench_quantile(double *s, size_t n, double q)
 int main(int argc, char **argv)
 {
     const char *only = argc > 1 ? argv[1] : NULL;
+    /* CLOAK_BENCH_WIPE_ALLOC=1: the wipe-on-free allocators of `cloak vault serve`, for the
+     * whole process (service and load generator): an upper bound of their cost */
+    cloak_error we = {0};
+    if (getenv("CLOAK_BENCH_WIPE_ALLOC") && cloak_vault_wipe_alloc_install(&we)) {
+        fprintf(stderr, "cloak-bench: %s\n", we.msg);
+        return 1;
+    }
     if (!only || !strcmp(only, "enclave")) bench_enclave_calls();
     if (!only || !strcmp(only, "evidence")) bench_evidence();
     if (!only || !strcmp(only, "attest")) bench_attest();

@@ -161,8 +161,16 @@ static const json_t *lookup(const json_t *claims, const char *path)
 static int add(json_t *incoming, json_t *token, const char *type, json_t *value)
 {
     if (!value) return -1;
-    int bad = json_array_append_new(incoming, json_pack("{s:s,s:O,s:s}", "type", type, "value",
-                                                        value, "issuer", "AttestationService"));
+    /* {"type","value","issuer"}, built member by member (json_pack parses its format string on
+     * every call, and this runs for every claim of every request) */
+    json_t *c = json_object();
+    int bad = !c || json_object_set_new(c, "type", json_string(type)) ||
+              json_object_set(c, "value", value) ||
+              json_object_set_new(c, "issuer", json_string("AttestationService"));
+    if (bad)
+        json_decref(c);
+    else
+        bad = json_array_append_new(incoming, c);
     /* "$..." names are policy inputs only, never token members */
     if (!bad && type[0] != '$') bad = json_object_set(token, type, value);
     json_decref(value);

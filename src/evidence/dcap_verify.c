@@ -134,8 +134,17 @@ cloak_err dcap_verify(const uint8_t *p, size_t len, const cloak_verify_opts *o, 
                              dcap_body_name(q.body_type), tdx ? "SGX" : "TDX");
         goto out;
     }
+    /* The QE memo (evidence_int.h): this QE's report signature already verified under the leaf
+     * of this very PCK chain, and its attestation key is parsed. */
+    _Static_assert(DCAP_ATT_KEY_BYTES + DCAP_SGX_BODY_BYTES + DCAP_SIG_BYTES == EV_QE_BYTES,
+                   "the QE memo holds attestation key, QE report and its signature");
+    uint8_t qe[EV_QE_BYTES];
+    memcpy(qe, q.att_key, DCAP_ATT_KEY_BYTES);
+    memcpy(qe + DCAP_ATT_KEY_BYTES, q.qe_report, DCAP_SGX_BODY_BYTES);
+    memcpy(qe + DCAP_ATT_KEY_BYTES + DCAP_SGX_BODY_BYTES, q.qe_report_sig, DCAP_SIG_BYTES);
+    int qe_known = ev_qe_memo_get(o->trust, q.pck_pem, q.pck_pem_len, qe, &att);
     /* 1. quote signature: attestation key over the signed region (header + body) */
-    if ((rc = dcap_p256_key(q.att_key, &att, why)) != CLOAK_OK) {
+    if (!qe_known && (rc = dcap_p256_key(q.att_key, &att, why)) != CLOAK_OK) {
         cloak_error_wrap(why, "attestation key at offset 0x%zx", q.att_key_off);
         goto out;
     }
@@ -156,8 +165,8 @@ cloak_err dcap_verify(const uint8_t *p, size_t len, const cloak_verify_opts *o, 
         cloak_error_wrap(why, "certification data at offset 0x%zx", q.pck_pem_off);
         goto out;
     }
-    if (!dcap_ecdsa_verify(X509_get0_pubkey(chain.leaf), q.qe_report, DCAP_SGX_BODY_BYTES,
-                           q.qe_report_sig)) {
+    if (!qe_known && !dcap_ecdsa_verify(X509_get0_pubkey(chain.leaf), q.qe_report,
+                                        DCAP_SGX_BODY_BYTES, q.qe_report_sig)) {
         rc = cloak_error_set(why, CLOAK_EVERIFY,
                              "QE report signature (offset 0x%zx) does not verify under the PCK "
                              "certificate's key",
@@ -174,6 +183,8 @@ cloak_err dcap_verify(const uint8_t *p, size_t len, const cloak_verify_opts *o, 
         ev_chain_cache_put(o->trust, q.pck_pem, q.pck_pem_len, chain.leaf, chain.ca, chain.root,
                            &ext, sizeof ext);
     }
+    /* the QE report signature verified under this chain's leaf, which verified to the root */
+    if (!qe_known) ev_qe_memo_put(o->trust, q.pck_pem, q.pck_pem_len, qe, att);
     /* 6. collateral: its own signatures and times, revocation, then the TCB levels (for a
      * TCB-info-only collateral: the TCB info's signature and times, then the platform level) */
     if (o->collateral) {

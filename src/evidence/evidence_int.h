@@ -15,15 +15,27 @@ enum { SNP_MILAN = 0, SNP_GENOA = 1, SNP_TURIN = 2, SNP_NPRODUCTS = 3 };
 
 /* A PCK chain whose signatures already verified to this trust's pinned root: quotes from one
  * platform carry the same chain, and parsing and verifying it again is most of a quote's cost.
- * Validity times, the pin and revocation are still checked on every call. */
+ * Validity times, the pin and revocation are still checked on every call. Entries are found by
+ * comparing the chain's exact bytes (a copy is kept), so a lookup costs a memcmp, not a hash.
+ *
+ * The QE memo rides on a chain entry: the QE part of a DCAP quote that verified with this chain
+ * (attestation key || QE report || QE report signature, EV_QE_BYTES) and the attestation key,
+ * parsed. Every quote from one QE carries the same three, so the QE report's ECDSA signature
+ * check under the chain's leaf and the key parsing need not be redone; the quote's own
+ * signature, the QE binding, the chain's times, the pin, revocation and the TCB are still
+ * checked on every call. */
 #define EV_CHAIN_CACHE 64
 #define EV_CHAIN_AUX_BYTES 192
+#define EV_QE_BYTES 512
 typedef struct {
-    uint8_t key[32]; /* SHA-256 of the chain's bytes as carried in the quote */
+    uint8_t *bytes; /* the chain's bytes as carried in the evidence (malloc'd copy) */
+    size_t len;
     X509 *leaf, *ca, *root;
     uint8_t aux[EV_CHAIN_AUX_BYTES]; /* what the caller derived from the leaf (its parsed
                                         extension), so a hit need not parse it again */
     size_t aux_len;
+    uint8_t qe[EV_QE_BYTES]; /* the QE memo; att NULL: none */
+    EVP_PKEY *att;
 } ev_chain_entry;
 
 struct cloak_trust {
@@ -119,6 +131,13 @@ int ev_chain_cache_get(const cloak_trust *t, const uint8_t *bytes, size_t len, X
                        X509 **ca, X509 **root, void *aux, size_t aux_len);
 void ev_chain_cache_put(const cloak_trust *t, const uint8_t *bytes, size_t len, X509 *leaf,
                         X509 *ca, X509 *root, const void *aux, size_t aux_len);
+
+/* The QE memo of the chain entry for `bytes` (trust.c). get: 1 and an up-referenced
+ * attestation key when the entry's memo holds exactly `qe`; put: record it (no entry: no-op). */
+int ev_qe_memo_get(const cloak_trust *t, const uint8_t *bytes, size_t len,
+                   const uint8_t qe[EV_QE_BYTES], EVP_PKEY **att);
+void ev_qe_memo_put(const cloak_trust *t, const uint8_t *bytes, size_t len,
+                    const uint8_t qe[EV_QE_BYTES], EVP_PKEY *att);
 
 /* Small shared helpers (evidence.c). */
 json_t *ev_hex(const uint8_t *p, size_t len); /* new JSON string of lower-case hex */

@@ -1,5 +1,6 @@
 /* Trust anchors: the built-in vendor roots, plus the development root when simulation is allowed.
- */
+ * Also the trust's verification cache (chains, and the QE memo on them; see evidence_int.h): it
+ * holds only results that verified, found by comparing every byte the result depends on. */
 #include "evidence/evidence_int.h"
 
 #include "cloak/platform.h"
@@ -25,27 +26,35 @@ static void entry_clear(ev_chain_entry *e)
     X509_free(e->leaf);
     X509_free(e->ca);
     X509_free(e->root);
+    EVP_PKEY_free(e->att);
+    free(e->bytes);
     memset(e, 0, sizeof *e);
+}
+
+/* The entry holding exactly these chain bytes, or NULL. Called with cache_lock held. */
+static ev_chain_entry *find(cloak_trust *m, const uint8_t *bytes, size_t len)
+{
+    for (int i = 0; i < EV_CHAIN_CACHE; i++) {
+        ev_chain_entry *e = &m->chain_cache[i];
+        if (e->leaf && e->len == len && !memcmp(e->bytes, bytes, len)) return e;
+    }
+    return NULL;
 }
 
 int ev_chain_cache_get(const cloak_trust *t, const uint8_t *bytes, size_t len, X509 **leaf,
                        X509 **ca, X509 **root, void *aux, size_t aux_len)
 {
-    uint8_t key[32];
     int hit = 0;
-    SHA256(bytes, len, key);
     cloak_trust *m = (cloak_trust *)t; /* only the cache changes */
     pthread_mutex_lock(&m->cache_lock);
-    for (int i = 0; i < EV_CHAIN_CACHE && !hit; i++) {
-        ev_chain_entry *e = &m->chain_cache[i];
-        if (!e->leaf || memcmp(e->key, key, 32) || e->aux_len != aux_len) continue;
-        if (X509_up_ref(e->leaf) && X509_up_ref(e->ca) && X509_up_ref(e->root)) {
-            *leaf = e->leaf;
-            *ca = e->ca;
-            *root = e->root;
-            memcpy(aux, e->aux, aux_len);
-            hit = 1;
-        }
+    ev_chain_entry *e = find(m, bytes, len);
+    if (e && e->aux_len == aux_len && X509_up_ref(e->leaf) && X509_up_ref(e->ca) &&
+        X509_up_ref(e->root)) {
+        *leaf = e->leaf;
+        *ca = e->ca;
+        *root = e->root;
+        memcpy(aux, e->aux, aux_len);
+        hit = 1;
     }
     pthread_mutex_unlock(&m->cache_lock);
     return hit;
@@ -55,16 +64,18 @@ void ev_chain_cache_put(const cloak_trust *t, const uint8_t *bytes, size_t len, 
                         X509 *ca, X509 *root, const void *aux, size_t aux_len)
 {
     if (aux_len > EV_CHAIN_AUX_BYTES) return;
-    uint8_t key[32];
-    SHA256(bytes, len, key);
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy) return; /* no cache entry: the next call verifies everything again */
+    memcpy(copy, bytes, len);
     cloak_trust *m = (cloak_trust *)t;
     pthread_mutex_lock(&m->cache_lock);
-    for (int i = 0; i < EV_CHAIN_CACHE; i++)
-        if (m->chain_cache[i].leaf && !memcmp(m->chain_cache[i].key, key, 32)) goto out;
+    if (find(m, bytes, len)) goto out;
     ev_chain_entry *e = &m->chain_cache[m->chain_next++ % EV_CHAIN_CACHE];
     entry_clear(e);
     if (X509_up_ref(leaf) && X509_up_ref(ca) && X509_up_ref(root)) {
-        memcpy(e->key, key, 32);
+        e->bytes = copy;
+        e->len = len;
+        copy = NULL;
         e->leaf = leaf;
         e->ca = ca;
         e->root = root;
@@ -72,6 +83,36 @@ void ev_chain_cache_put(const cloak_trust *t, const uint8_t *bytes, size_t len, 
         e->aux_len = aux_len;
     }
 out:
+    pthread_mutex_unlock(&m->cache_lock);
+    free(copy);
+}
+
+int ev_qe_memo_get(const cloak_trust *t, const uint8_t *bytes, size_t len,
+                   const uint8_t qe[EV_QE_BYTES], EVP_PKEY **att)
+{
+    int hit = 0;
+    cloak_trust *m = (cloak_trust *)t;
+    pthread_mutex_lock(&m->cache_lock);
+    ev_chain_entry *e = find(m, bytes, len);
+    if (e && e->att && !memcmp(e->qe, qe, EV_QE_BYTES) && EVP_PKEY_up_ref(e->att)) {
+        *att = e->att;
+        hit = 1;
+    }
+    pthread_mutex_unlock(&m->cache_lock);
+    return hit;
+}
+
+void ev_qe_memo_put(const cloak_trust *t, const uint8_t *bytes, size_t len,
+                    const uint8_t qe[EV_QE_BYTES], EVP_PKEY *att)
+{
+    cloak_trust *m = (cloak_trust *)t;
+    pthread_mutex_lock(&m->cache_lock);
+    ev_chain_entry *e = find(m, bytes, len);
+    if (e && EVP_PKEY_up_ref(att)) {
+        EVP_PKEY_free(e->att);
+        memcpy(e->qe, qe, EV_QE_BYTES);
+        e->att = att;
+    }
     pthread_mutex_unlock(&m->cache_lock);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 
@@ -119,6 +120,8 @@ void cloak_http_on_end(cloak_http_req *req, void (*fn)(void *), void *arg)
 
 /* ---- replies ---- */
 
+#define REPLY_JOIN_MAX (16u << 10) /* one TLS record holds at most 16 KiB of data */
+
 static int misuse(cloak_http_req *req, const char *what)
 {
     http_log("http: %s for %s %s (request %s) refused", what, req->method,
@@ -176,12 +179,20 @@ int http_send_reply(cloak_http_req *req, int status, const char *ctype, const vo
     req->bytes_out = buf ? len : 0;
     /* A request whose client already went away (libevent detached it) is freed by
      * evhttp_send_reply without writing anything: nothing to wait for. */
-    if (evhttp_request_get_connection(req->ev)) {
+    struct evhttp_connection *conn = evhttp_request_get_connection(req->ev);
+    if (conn) {
         req->srv->sending++;
         evhttp_request_set_on_complete_cb(req->ev, on_reply_written, req->srv);
     }
     evhttp_send_reply(req->ev, status, NULL, buf);
     if (buf) evbuffer_free(buf);
+    /* evhttp queued the head and the body as separate buffer chains, and bufferevent_openssl
+     * makes one TLS record and one write(2) per chain. The write happens later on the loop, so
+     * joining a small reply into one chain now sends it as one record in one system call (and
+     * the client reads it at once). */
+    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+    struct evbuffer *out = bev ? bufferevent_get_output(bev) : NULL;
+    if (out && evbuffer_get_length(out) <= REPLY_JOIN_MAX) evbuffer_pullup(out, -1);
     /* A reply from outside a callback (server shutdown) is ended by its caller. */
     return 0;
 }

@@ -1,15 +1,21 @@
 /* Serving a client ring inside the enclave: copy each request out of shared memory, dispatch
  * it, copy the result back. Also the enclave's side of ocalls. */
 #include "tee/runner/runner.h"
+#include "tee/spin.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define ENC_SPIN_NS 200000ull /* stay hot 200 us after a request before sleeping */
+/* The longest the enclave spins for the next request (or an ocall's answer) before it sleeps;
+ * it spins only while they have been arriving quickly (tee/spin.h). Between HTTP requests the
+ * next call is typically hundreds of microseconds away, so a loaded service sleeps at once
+ * instead of burning the core its host needs; a burst of calls keeps it hot. */
+#define ENC_SPIN_NS 50000ull
 #define ENC_SLICE_MS 100u
 
 static __thread worker *cur; /* the ring this thread serves */
+static __thread spin_hist next_spin, ocall_spin;
 static __thread char fail_msg[CLOAK_ERROR_MAX];
 
 char *runner_fail_msg(void)
@@ -26,8 +32,8 @@ static int should_stop(void *p)
 /* Wait for the next request and copy it into w->req. Returns its length, or -1 to stop. */
 static long next_request(worker *w, uint32_t seen)
 {
-    if (ch_wait(&w->ring.hdr->req_seq, &w->ring.hdr->enc_waiting, seen, ENC_SPIN_NS, ENC_SLICE_MS,
-                should_stop, w))
+    if (spin_wait(&next_spin, ENC_SPIN_NS, &w->ring.hdr->req_seq, &w->ring.hdr->enc_waiting, seen,
+                  ENC_SLICE_MS, should_stop, w))
         return -1;
     uint64_t n = atomic_load_explicit(&w->ring.hdr->req_len, memory_order_relaxed);
     if (n > w->ring.cap) n = w->ring.cap; /* hostile length: bound it, parsing rejects the rest */
@@ -62,8 +68,8 @@ cloak_err runner_ocall(uint32_t oid, const uint8_t *in, size_t in_len, uint8_t *
     ch_post_resp(&w->ring, RMSG_HDR_BYTES + in_len);
     /* The reply lands in the request buffer; the call's own request was already copied to
      * w->req, so reading the reply into a separate private buffer keeps both intact. */
-    if (ch_wait(&w->ring.hdr->req_seq, &w->ring.hdr->enc_waiting, seen, ENC_SPIN_NS, ENC_SLICE_MS,
-                should_stop, w))
+    if (spin_wait(&ocall_spin, ENC_SPIN_NS, &w->ring.hdr->req_seq, &w->ring.hdr->enc_waiting, seen,
+                  ENC_SLICE_MS, should_stop, w))
         return CLOAK_EIO;
     uint64_t n = atomic_load_explicit(&w->ring.hdr->req_len, memory_order_relaxed);
     if (n < 16 || n > w->ring.cap) return CLOAK_EIO;
