@@ -6,6 +6,8 @@
  * its own cert_file and key_file. */
 #include "http/http_int.h"
 
+#include "cloak/keyfile.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -104,39 +106,6 @@ out:
     return rc;
 }
 
-static cloak_err write_pem(const char *path, X509 *cert, EVP_PKEY *key, cloak_error *why)
-{
-    cloak_err rc;
-    char *data = NULL;
-    long len = 0;
-    BIO *b = BIO_new(BIO_s_mem());
-    if (!b) return cloak_error_set(why, CLOAK_ENOMEM, "out of memory writing %s", path);
-    if (cert ? !PEM_write_bio_X509(b, cert)
-             : !PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL)) {
-        rc = cloak_error_openssl(why, CLOAK_EINTERNAL, "encoding PEM");
-        goto out;
-    }
-    len = BIO_get_mem_data(b, &data);
-    rc = cloak_file_write(path, (const uint8_t *)data, (size_t)len, cert ? 0644 : 0600, why);
-out:
-    /* The key's PEM is a secret: wipe the memory BIO before freeing it. */
-    len = BIO_get_mem_data(b, &data);
-    if (!cert && len > 0) OPENSSL_cleanse(data, (size_t)len);
-    BIO_free(b);
-    return rc;
-}
-
-static cloak_err read_pem(const char *path, X509 **cert, EVP_PKEY **key, cloak_error *why)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return cloak_error_set(why, CLOAK_EIO, "cannot open %s: %s", path, strerror(errno));
-    int ok = cert ? (*cert = PEM_read_X509(f, NULL, NULL, NULL)) != NULL
-                  : (*key = PEM_read_PrivateKey(f, NULL, NULL, NULL)) != NULL;
-    fclose(f);
-    if (!ok) return cloak_error_openssl(why, CLOAK_EINVAL, path);
-    return CLOAK_OK;
-}
-
 /* Issue DIR/server.pem + server.key under the CA. */
 static cloak_err issue_server(const cloak_http_tls_files *f, X509 *ca, EVP_PKEY *ca_key,
                               cloak_error *why)
@@ -146,8 +115,8 @@ static cloak_err issue_server(const cloak_http_tls_files *f, X509 *ca, EVP_PKEY 
     EVP_PKEY *key = EVP_EC_gen("P-256");
     if (!key) return cloak_error_openssl(why, CLOAK_EINTERNAL, "creating the server key");
     if (!(rc = make_cert("localhost", key, ca, ca_key, SERVER_DAYS, 0, &cert, why)) &&
-        !(rc = write_pem(f->key, NULL, key, why)))
-        rc = write_pem(f->cert, cert, NULL, why);
+        !(rc = cloak_pem_write_key(f->key, key, why)))
+        rc = cloak_pem_write_cert(f->cert, cert, why);
     X509_free(cert);
     EVP_PKEY_free(key);
     return rc;
@@ -185,17 +154,17 @@ cloak_err cloak_http_tls_ensure(const char *dir, cloak_http_tls_files *out, cloa
             goto out;
         }
         if ((rc = make_cert("cloak local CA", ca_key, NULL, NULL, CA_DAYS, 1, &ca, why)) ||
-            (rc = write_pem(ca_key_path, NULL, ca_key, why)) ||
-            (rc = write_pem(f.ca, ca, NULL, why)))
+            (rc = cloak_pem_write_key(ca_key_path, ca_key, why)) ||
+            (rc = cloak_pem_write_cert(f.ca, ca, why)))
             goto out;
         unlink(f.cert); /* a server certificate from an older CA is useless now */
-    } else if ((rc = read_pem(f.ca, &ca, NULL, why)) ||
-               (rc = read_pem(ca_key_path, NULL, &ca_key, why))) {
+    } else if ((rc = cloak_pem_read_cert(f.ca, &ca, why)) ||
+               (rc = cloak_pem_read_key(ca_key_path, &ca_key, why))) {
         goto out;
     }
     int reissue = !exists(f.cert) || !exists(f.key);
     if (!reissue) {
-        if ((rc = read_pem(f.cert, &server, NULL, why))) goto out;
+        if ((rc = cloak_pem_read_cert(f.cert, &server, why))) goto out;
         /* Expired, expiring within a day, or not from this CA: issue a new one. */
         time_t soon = time(NULL) + 86400;
         reissue = X509_cmp_time(X509_get0_notAfter(server), &soon) <= 0 ||

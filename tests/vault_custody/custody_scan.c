@@ -148,7 +148,7 @@ int cs_scan_process(cs_set *s, pid_t pid, cs_mem_stats *st)
         }
         st->regions++;
         char where[128];
-        snprintf(where, sizeof where, "%s@%llx", name[0] ? name : "[anon]", lo);
+        snprintf(where, sizeof where, "%.100s@%llx", name[0] ? name : "[anon]", lo);
         size_t carry = 0; /* bytes at buf[0] kept from the previous chunk */
         for (unsigned long long a = lo; a < hi;) {
             size_t want = hi - a < CHUNK ? (size_t)(hi - a) : CHUNK;
