@@ -5,7 +5,9 @@
  * come before any network access, so a forged token can neither make us fetch from a URL of its
  * choosing nor force a refetch with an alg we would refuse anyway. Only then is the key looked
  * up (fetching metadata and JWKS as needed), the signature verified, and the verified claims
- * checked for time and issuer. */
+ * checked for time and issuer. The payload is decoded and parsed once, before verification (to
+ * choose the issuer); after the signature verified, that parse becomes the claims only if the
+ * verified payload is byte for byte the one it was parsed from. */
 #include "cloak/attest.h"
 #include "cloak/http.h"
 #include "cloak/jose.h"
@@ -399,8 +401,11 @@ out:
 
 /* ---- verification ---- */
 
-/* The payload of a compact JWS, decoded but NOT verified: only for choosing the issuer. */
-static cloak_err peek_payload(const char *token, size_t len, json_t **out, cloak_error *why)
+/* The payload of a compact JWS, decoded but NOT verified: only for choosing the issuer. The
+ * decoded bytes are kept (*raw) so that, once the signature verified, the claims parsed here
+ * can be used if and only if the verified payload is the same bytes. */
+static cloak_err peek_payload(const char *token, size_t len, json_t **out, uint8_t **raw,
+                              size_t *raw_len, cloak_error *why)
 {
     const char *d1 = memchr(token, '.', len);
     const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
@@ -415,13 +420,15 @@ static cloak_err peek_payload(const char *token, size_t len, json_t **out, cloak
         return rc;
     }
     json_t *j = json_loadb((const char *)p, pl, 0, &je);
-    free(p);
     if (!json_is_object(j)) {
+        free(p);
         json_decref(j);
         return cloak_error_set(why, CLOAK_EINVAL,
                                "malformed token: the payload is not a JSON object");
     }
     *out = j;
+    *raw = p;
+    *raw_len = pl;
     return CLOAK_OK;
 }
 
@@ -450,6 +457,8 @@ cloak_err cloak_attest_rp_verify(cloak_attest_rp *rp, const char *token, size_t 
                                  json_t **claims, cloak_error *why)
 {
     json_t *hdr = NULL, *unverified = NULL, *c = NULL;
+    uint8_t *peeked = NULL; /* the payload bytes `unverified` was parsed from */
+    size_t peeked_len = 0;
     EVP_PKEY *key = NULL;
     cloak_jws jws = {0};
     json_error_t je;
@@ -487,7 +496,7 @@ cloak_err cloak_attest_rp_verify(cloak_attest_rp *rp, const char *token, size_t 
                              "token header has no \"kid\": cannot choose the issuer's key");
         goto out;
     }
-    if ((rc = peek_payload(token, len, &unverified, why))) goto out;
+    if ((rc = peek_payload(token, len, &unverified, &peeked, &peeked_len, why))) goto out;
     const char *iss = json_string_value(json_object_get(unverified, "iss"));
     if (!iss) {
         rc = cloak_error_set(why, CLOAK_EINVAL, "token has no \"iss\" claim (string)");
@@ -510,7 +519,15 @@ cloak_err cloak_attest_rp_verify(cloak_attest_rp *rp, const char *token, size_t 
             cloak_error_wrap(why, "token key \"%.80s\" of %s", kid, is->url);
         goto out;
     }
-    c = json_loadb((const char *)jws.payload, jws.payload_len, 0, &je);
+    /* The claims: parsed once. The object parsed before verification is taken only when the
+     * verified payload is byte for byte what it was parsed from (same parser, same flags), so
+     * it is exactly what parsing the verified payload would give; otherwise parse that. */
+    if (jws.payload_len == peeked_len && !memcmp(jws.payload, peeked, peeked_len)) {
+        c = unverified;
+        unverified = NULL;
+    } else {
+        c = json_loadb((const char *)jws.payload, jws.payload_len, 0, &je);
+    }
     if (!json_is_object(c)) {
         rc = cloak_error_set(why, CLOAK_EINVAL, "token payload is not a JSON object");
         goto out;
@@ -533,6 +550,7 @@ out:
     json_decref(c);
     json_decref(hdr);
     json_decref(unverified);
+    free(peeked);
     cloak_jws_clear(&jws);
     EVP_PKEY_free(key);
     return rc;

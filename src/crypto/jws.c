@@ -1,8 +1,11 @@
 /* JWS compact serialization (RFC 7515 §7.1) with the RSA and ECDSA algorithms of RFC 7518 §3
  * and ES256K (RFC 8812 §3.2). No HMAC: cloak's tokens are verified by parties that do not
- * share a secret with the signer. */
+ * share a secret with the signer. Each thread keeps a few set-up signing/verification contexts
+ * (see "per-thread signing and verification contexts"), which hold references to their keys. */
 #include "crypto/jose_int.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,17 +124,118 @@ static cloak_err digest_init(EVP_MD_CTX *mctx, const alg_info *a, EVP_PKEY *key,
     return ok == 1 ? CLOAK_OK : CLOAK_EINTERNAL;
 }
 
+/* ---- per-thread signing and verification contexts ----
+ * Setting up an EVP_MD_CTX for a key (fetching the signature and digest, the provider's key
+ * export, padding) costs several microseconds, about 25 times copying one that is set up.
+ * Each thread keeps up to CTX_SLOTS set-up contexts, found by (key, alg, sign or verify), and
+ * hands out copies; least recently used out. A slot holds a reference to its key, so the
+ * address cannot be reused for another key while it is cached (an EVP_PKEY is not changed
+ * after it is made, in cloak); the key is released (and private numbers wiped by OpenSSL)
+ * when its slot is evicted or the thread exits. A context that cannot be copied is set up
+ * afresh, so results never depend on the cache. */
+#define CTX_SLOTS 4
+typedef struct {
+    EVP_PKEY *key; /* a reference; NULL = empty */
+    const alg_info *a;
+    int sign;
+    EVP_MD_CTX *tpl; /* set up for (a, key, sign), never used directly */
+    uint64_t used;
+} ctx_slot;
+typedef struct {
+    ctx_slot slot[CTX_SLOTS];
+    uint64_t tick;
+} ctx_cache;
+
+static pthread_key_t ctx_cache_key;
+static pthread_once_t ctx_cache_once = PTHREAD_ONCE_INIT;
+static int ctx_cache_ok;
+
+static void slot_clear(ctx_slot *s)
+{
+    EVP_MD_CTX_free(s->tpl);
+    EVP_PKEY_free(s->key);
+    memset(s, 0, sizeof *s);
+}
+
+static void ctx_cache_free(void *p)
+{
+    ctx_cache *c = p;
+    for (size_t i = 0; i < CTX_SLOTS; i++)
+        slot_clear(&c->slot[i]);
+    free(c);
+}
+
+static void ctx_cache_init(void)
+{
+    ctx_cache_ok = pthread_key_create(&ctx_cache_key, ctx_cache_free) == 0;
+}
+
+static ctx_cache *this_thread_cache(void)
+{
+    pthread_once(&ctx_cache_once, ctx_cache_init);
+    if (!ctx_cache_ok) return NULL;
+    ctx_cache *c = pthread_getspecific(ctx_cache_key);
+    if (c) return c;
+    if (!(c = calloc(1, sizeof *c))) return NULL;
+    if (pthread_setspecific(ctx_cache_key, c)) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* A new EVP_MD_CTX ready for one EVP_DigestSign / EVP_DigestVerify with (a, key); NULL on
+ * failure. The caller frees it. */
+static EVP_MD_CTX *md_ctx_for(const alg_info *a, EVP_PKEY *key, int sign)
+{
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    if (!m) return NULL;
+    ctx_cache *c = this_thread_cache();
+    ctx_slot *victim = NULL;
+    if (c) {
+        victim = &c->slot[0];
+        for (size_t i = 0; i < CTX_SLOTS; i++) {
+            ctx_slot *s = &c->slot[i];
+            if (s->key == key && s->a == a && s->sign == sign) {
+                if (EVP_MD_CTX_copy_ex(m, s->tpl) == 1) {
+                    s->used = ++c->tick;
+                    return m;
+                }
+                ERR_clear_error();
+                EVP_MD_CTX_reset(m);
+                victim = s; /* replaced below */
+                break;
+            }
+            if (s->used < victim->used) victim = s;
+        }
+    }
+    if (digest_init(m, a, key, sign)) {
+        EVP_MD_CTX_free(m);
+        return NULL;
+    }
+    if (victim) {
+        EVP_MD_CTX *tpl = EVP_MD_CTX_new();
+        if (tpl && EVP_MD_CTX_copy_ex(tpl, m) == 1 && EVP_PKEY_up_ref(key) == 1) {
+            slot_clear(victim);
+            *victim = (ctx_slot){.key = key, .a = a, .sign = sign, .tpl = tpl, .used = ++c->tick};
+        } else {
+            EVP_MD_CTX_free(tpl);
+            ERR_clear_error();
+        }
+    }
+    return m;
+}
+
 /* Sign `in`; ECDSA signatures come back as r||s at the curve width (RFC 7518 §3.4). */
 static cloak_err sign_raw(const alg_info *a, EVP_PKEY *key, const uint8_t *in, size_t inlen,
                           uint8_t **out, size_t *out_len, cloak_error *why)
 {
-    EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+    EVP_MD_CTX *mctx = md_ctx_for(a, key, 1);
     uint8_t *sig = NULL, *raw = NULL;
     size_t siglen = 0;
     ECDSA_SIG *es = NULL;
     cloak_err rc = CLOAK_EINTERNAL;
-    if (!mctx || digest_init(mctx, a, key, 1) ||
-        EVP_DigestSign(mctx, NULL, &siglen, in, inlen) != 1 || !(sig = malloc(siglen)) ||
+    if (!mctx || EVP_DigestSign(mctx, NULL, &siglen, in, inlen) != 1 || !(sig = malloc(siglen)) ||
         EVP_DigestSign(mctx, sig, &siglen, in, inlen) != 1) {
         rc = cloak_error_openssl(why, CLOAK_EINVAL, "JWS signing failed (is it a private key?)");
         goto out;
@@ -173,12 +277,12 @@ out:
 static int verify_raw(const alg_info *a, EVP_PKEY *key, const uint8_t *in, size_t inlen,
                       const uint8_t *sig, size_t siglen)
 {
-    EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+    EVP_MD_CTX *mctx = md_ctx_for(a, key, 0);
     ECDSA_SIG *es = NULL;
     BIGNUM *r = NULL, *s = NULL;
     unsigned char *der = NULL;
     int ok = 0;
-    if (!mctx || digest_init(mctx, a, key, 0)) goto out;
+    if (!mctx) goto out;
     if (a->kind == KIND_EC) {
         size_t w = jose_curve_of(key)->width;
         if (siglen != 2 * w) goto out;

@@ -302,6 +302,11 @@ void cloak_http_server_free(cloak_http_server *s)
         http_end_request(req);
     }
     if (s->http) evhttp_free(s->http);
+    /* A connection whose peer wrote or hung up just as the loop stopped still has a deferred
+     * bufferevent callback queued, holding a reference; event_base_free drops such callbacks
+     * without running them, which leaked the connection (TLS buffers and all). One more
+     * non-blocking pass runs them, so the connections evhttp_free released are freed. */
+    if (s->base) event_base_loop(s->base, EVLOOP_NONBLOCK);
     if (s->stop_ev) event_free(s->stop_ev);
     if (s->drain_ev) event_free(s->drain_ev);
     if (s->base) event_base_free(s->base);

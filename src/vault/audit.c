@@ -23,7 +23,8 @@
  * an attacker who can rewrite both files can forge any history (ship the head elsewhere for
  * that). No secrets are written: the caller passes names and outcomes only.
  *
- * Thread-safety: append serialises on a mutex; a syncer thread does the batched fsync.
+ * Thread-safety: append serialises on a mutex; a syncer thread, woken when the log goes from
+ * clean to dirty, does the batched fsync (at most one per 50 ms).
  */
 #include "vault/audit.h"
 
@@ -488,8 +489,13 @@ static cloak_err append_locked(cloak_vault_audit *a, const cloak_vault_audit_ent
     a->seq++;
     memcpy(a->hash, hash, 65);
     a->size += (off_t)len;
-    a->dirty = 1;
-    pthread_cond_signal(&a->cond);
+    /* Wake the syncer only on the clean -> dirty transition: while dirty it is either in its
+     * timed wait for the end of the batch interval (which a wake-up would only interrupt, to
+     * wait again) or syncing, and it re-checks `dirty` before it waits for work again. */
+    if (!a->dirty) {
+        a->dirty = 1;
+        pthread_cond_signal(&a->cond);
+    }
     return CLOAK_OK;
 }
 

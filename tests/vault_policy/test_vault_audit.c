@@ -558,6 +558,44 @@ static void test_head_follows_appends_without_close(void **state)
     cloak_vault_audit_close(a);
 }
 
+/* The syncer is woken only when the log goes from clean to dirty (audit.c append_locked): after
+ * each sync, the next batch of appends must still reach audit.head without close. Three
+ * batches, each waited for (10 s allowed per batch; this checks that it happens). */
+static json_int_t wait_head(const char *hp, json_int_t want)
+{
+    json_int_t seq = -1;
+    for (int tries = 0; tries < 1000 && seq != want; tries++) {
+        json_t *h = json_load_file(hp, 0, NULL);
+        seq = h ? json_integer_value(json_object_get(h, "seq")) : -1;
+        json_decref(h);
+        if (seq != want) usleep(10000);
+    }
+    return seq;
+}
+
+static void test_head_follows_each_batch(void **state)
+{
+    (void)state;
+    char *d = new_dir();
+    cloak_vault_audit *a = open_ok(d);
+    char hp[160];
+    snprintf(hp, sizeof hp, "%s/audit.head", d);
+    int seq = 0;
+    for (int batch = 1; batch <= 3; batch++) {
+        for (int i = 0; i < batch * 2; i++)
+            append(a, ++seq, "ivy");
+        assert_int_equal(wait_head(hp, seq), seq);
+    }
+    /* one more single append after a sync: the smallest clean -> dirty transition */
+    append(a, ++seq, "ivy");
+    assert_int_equal(wait_head(hp, seq), seq);
+    cloak_vault_audit_report rep;
+    cloak_error e = {0};
+    assert_int_equal(cloak_vault_audit_verify(d, &rep, &e), CLOAK_OK);
+    assert_int_equal(rep.entries, (uint64_t)seq);
+    cloak_vault_audit_close(a);
+}
+
 /* The writer opens its own lines without a JSON parser (audit.c fast_line); a valid entry
  * written by another JSON writer (other spacing, prev not next to hash) must still be
  * accepted through the full check, and the chain continue from it. */
@@ -663,6 +701,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_appends_verify),
         cmocka_unit_test(test_other_writers_entry_accepted_on_open),
         cmocka_unit_test(test_head_follows_appends_without_close),
+        cmocka_unit_test(test_head_follows_each_batch),
         cmocka_unit_test(test_second_writer_refused_and_odd_input_kept_valid),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
