@@ -20,6 +20,7 @@
 #define VAULT_RECOVERABLE_DAYS 90
 #define VAULT_MAX_RESULTS 25
 #define VAULT_NONCE_TTL (24 * 3600) /* a nonce is remembered at least this long */
+#define VAULT_REL_CACHE 64            /* key versions whose release view is kept parsed */
 
 struct cloak_vault_service {
     cloak_http_server *http;
@@ -40,6 +41,11 @@ struct cloak_vault_service {
     char *rel_x5c; /* standard base64 DER */
     char rel_x5t256[64];
     char rel_kid[64];
+    /* what a release needs of a key version's metadata, parsed once (service_release.c) */
+    pthread_mutex_t rel_mu;
+    int rel_mu_ok;
+    struct vrel_ent *rel_cache[VAULT_REL_CACHE];
+    size_t rel_next;
 };
 
 /* One request, run on a worker: authorise, parse, do the operation, audit, then reply. */
@@ -99,6 +105,15 @@ void vault_add_deleted(const cloak_vault_service *s, json_t *bundle, const char 
 /* A usable key for an operation at `now`: enabled, within nbf/exp (exp only for the operations
  * that make new ciphertext or signatures), key_ops allowing `opname`. 0 or vfail. */
 int vault_key_usable(vjob *j, const json_t *meta, const char *opname, int needs_fresh);
+/* The same checks from already extracted attributes (disabled: enabled is false; nbf/exp 0 when
+ * absent), without the key_ops check. 0 or vfail. */
+int vault_key_usable_at(vjob *j, int disabled, json_int_t nbf, json_int_t exp, const char *opname,
+                        int needs_fresh);
+/* Load the live key record (j->name, j->version or latest) without parsing its meta. 0 or vfail
+ * (404). */
+int vault_load_rec(vjob *j, cloak_vault_keyrec *rec);
+/* Parse rec->meta. 0 or vfail (500, corrupt metadata); rec is left as it is. */
+int vault_meta_parse(vjob *j, const cloak_vault_keyrec *rec, json_t **meta);
 /* Load the live key (j->name, j->version or latest) and its meta. 0 or vfail (404). */
 int vault_load(vjob *j, cloak_vault_keyrec *rec, json_t **meta);
 char *vault_bind(const char *name, const char *version); /* malloc'd "name/version" */

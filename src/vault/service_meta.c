@@ -122,17 +122,15 @@ static int has_op(const json_t *meta, const char *opname)
     return 0;
 }
 
-int vault_key_usable(vjob *j, const json_t *meta, const char *opname, int needs_fresh)
+int vault_key_usable_at(vjob *j, int disabled, json_int_t nbf, json_int_t exp, const char *opname,
+                        int needs_fresh)
 {
-    const json_t *a = json_object_get(meta, "attributes");
-    if (json_is_false(json_object_get(a, "enabled")))
+    if (disabled)
         return vfail(j, 403, "Forbidden", "KeyDisabled",
                      "Operation %s is not allowed on a disabled key. Enable it with an update "
                      "(attributes.enabled = true).",
                      opname);
     if (needs_fresh) {
-        json_int_t nbf = json_integer_value(json_object_get(a, "nbf"));
-        json_int_t exp = json_integer_value(json_object_get(a, "exp"));
         if (nbf && j->now < nbf)
             return vfail(j, 403, "Forbidden", "KeyNotYetValid",
                          "Operation %s is not allowed before the key's activation time (nbf %lld).",
@@ -142,6 +140,16 @@ int vault_key_usable(vjob *j, const json_t *meta, const char *opname, int needs_
                          "Operation %s is not allowed on an expired key (exp %lld).", opname,
                          (long long)exp);
     }
+    return 0;
+}
+
+int vault_key_usable(vjob *j, const json_t *meta, const char *opname, int needs_fresh)
+{
+    const json_t *a = json_object_get(meta, "attributes");
+    if (vault_key_usable_at(j, json_is_false(json_object_get(a, "enabled")),
+                            json_integer_value(json_object_get(a, "nbf")),
+                            json_integer_value(json_object_get(a, "exp")), opname, needs_fresh))
+        return -1;
     if (opname[0] && !has_op(meta, opname))
         return vfail(j, 403, "Forbidden", "KeyOperationForbidden",
                      "Operation %s is not permitted on this key: its key_ops do not include it.",
@@ -149,7 +157,7 @@ int vault_key_usable(vjob *j, const json_t *meta, const char *opname, int needs_
     return 0;
 }
 
-int vault_load(vjob *j, cloak_vault_keyrec *rec, json_t **meta)
+int vault_load_rec(vjob *j, cloak_vault_keyrec *rec)
 {
     cloak_error e = {0};
     const char *ver = j->version && *j->version ? j->version : NULL;
@@ -164,12 +172,25 @@ int vault_load(vjob *j, cloak_vault_keyrec *rec, json_t **meta)
                        : vfail(j, 404, "KeyNotFound", NULL, "Key not found: %s", j->name);
         return vfail_err(j, &e);
     }
+    if (!j->version || !*j->version) j->version = cloak_http_strdup(j->req, rec->version);
+    return 0;
+}
+
+int vault_meta_parse(vjob *j, const cloak_vault_keyrec *rec, json_t **meta)
+{
     json_error_t je;
-    if (!(*meta = json_loads(rec->meta, 0, &je))) {
-        cloak_vault_keyrec_clear(rec);
+    if (!(*meta = json_loads(rec->meta, 0, &je)))
         return vfail(j, 500, "InternalError", NULL, "stored metadata of %s is corrupt: %s",
                      j->name, je.text);
+    return 0;
+}
+
+int vault_load(vjob *j, cloak_vault_keyrec *rec, json_t **meta)
+{
+    if (vault_load_rec(j, rec)) return -1;
+    if (vault_meta_parse(j, rec, meta)) {
+        cloak_vault_keyrec_clear(rec);
+        return -1;
     }
-    if (!j->version || !*j->version) j->version = cloak_http_strdup(j->req, rec->version);
     return 0;
 }

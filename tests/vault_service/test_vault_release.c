@@ -420,6 +420,136 @@ static void test_deny_not_exportable(void **st)
     free(tok);
 }
 
+/* The release policy envelope {"contentType","data"} of the authority's allOf `allof`. */
+static char *policy_env(const char *allof)
+{
+    char *pol = NULL, *env = NULL;
+    assert_true(asprintf(&pol, "{\"version\":\"1.0.0\",\"anyOf\":[{\"authority\":\"%s/\","
+                               "\"allOf\":[%s]}]}",
+                         F.attest_url, allof) > 0);
+    char *pb = tb64url((const uint8_t *)pol, strlen(pol));
+    assert_true(asprintf(&env, "{\"contentType\":\"application/json\",\"data\":\"%s\"}", pb) > 0);
+    free(pb);
+    free(pol);
+    return env;
+}
+
+static void patch_key(const char *name, const char *body)
+{
+    char path[128];
+    json_t *j = NULL;
+    snprintf(path, sizeof path, "/keys/%s" Q, name);
+    long st = vcall(F.admin, "PATCH", path, body, &j, NULL, 0);
+    if (st != 200) fail_msg("PATCH %s: %ld", name, st);
+    json_decref(j);
+}
+
+/* The released bundle's policy (decoded data) contains `want`, its tag t is `tag`. */
+static void released_bundle_has(json_t *reply, const char *want, const char *tag)
+{
+    size_t n, dl;
+    json_t *bundle = NULL;
+    uint8_t *k = open_release(reply, "CKM_RSA_AES_KEY_WRAP", &n, &bundle);
+    assert_int_equal(n, 32); /* the oct key itself */
+    const char *data =
+        json_string_value(json_object_get(json_object_get(bundle, "release_policy"), "data"));
+    assert_non_null(data);
+    uint8_t *doc = tb64url_dec(data, &dl);
+    char *d = strndup((const char *)doc, dl);
+    if (!strstr(d, want)) fail_msg("released policy %s lacks %s", d, want);
+    const char *t = json_string_value(json_object_get(json_object_get(bundle, "tags"), "t"));
+    if (tag) assert_string_equal(t, tag);
+    else assert_null(t);
+    free(d);
+    free(doc);
+    free(k);
+    json_decref(bundle);
+}
+
+#define SVN_GE(n) "{\"claim\":\"x-ms-sgx-svn\",\"greaterOrEquals\":" #n "}"
+
+/* The parsed release policy and bundle are kept per key version's exact metadata: two keys with
+ * different policies each get their own, and an update (policy, enabled, tags) is in force for
+ * the very next release. */
+static void test_policy_cache_follows_updates(void **st)
+{
+    (void)st;
+    json_t *j = NULL;
+    create_releasable("c-pol-a", "\"kty\":\"oct\"", SVN_GE(2));
+    create_releasable("c-pol-b", "\"kty\":\"oct\"", SVN_GE(5));
+    char *tok = attest_token(g_runtime, 0, 0x5a, 3);
+    for (int round = 0; round < 2; round++) { /* the second round is served from the cache */
+        assert_int_equal(release(tok, "c-pol-a", NULL, NULL, &j), 200);
+        released_bundle_has(j, "\"greaterOrEquals\":2", NULL);
+        json_decref(j);
+        j = NULL;
+        vexpect(release(tok, "c-pol-b", NULL, NULL, &j), &j, 403, "Forbidden",
+                "PolicyNotSatisfied");
+    }
+    /* swap the policies */
+    char *e5 = policy_env(SVN_GE(5)), *e2 = policy_env(SVN_GE(2)), *body = NULL;
+    assert_true(asprintf(&body, "{\"release_policy\":%s}", e5) > 0);
+    patch_key("c-pol-a", body);
+    free(body);
+    assert_true(asprintf(&body, "{\"release_policy\":%s,\"tags\":{\"t\":\"v2\"}}", e2) > 0);
+    patch_key("c-pol-b", body);
+    free(body);
+    vexpect(release(tok, "c-pol-a", NULL, NULL, &j), &j, 403, "Forbidden", "PolicyNotSatisfied");
+    assert_int_equal(release(tok, "c-pol-b", NULL, NULL, &j), 200);
+    released_bundle_has(j, "\"greaterOrEquals\":2", "v2");
+    json_decref(j);
+    j = NULL;
+    /* tags only: the released bundle follows */
+    patch_key("c-pol-b", "{\"tags\":{\"t\":\"v3\"}}");
+    assert_int_equal(release(tok, "c-pol-b", NULL, NULL, &j), 200);
+    released_bundle_has(j, "\"greaterOrEquals\":2", "v3");
+    json_decref(j);
+    j = NULL;
+    /* disabled, then enabled again */
+    patch_key("c-pol-b", "{\"attributes\":{\"enabled\":false}}");
+    vexpect(release(tok, "c-pol-b", NULL, NULL, &j), &j, 403, "Forbidden", "KeyDisabled");
+    patch_key("c-pol-b", "{\"attributes\":{\"enabled\":true}}");
+    assert_int_equal(release(tok, "c-pol-b", NULL, NULL, &j), 200);
+    json_decref(j);
+    j = NULL;
+    /* expired */
+    assert_true(asprintf(&body, "{\"attributes\":{\"exp\":%lld}}", (long long)time(NULL) - 60) > 0);
+    patch_key("c-pol-b", body);
+    free(body);
+    vexpect(release(tok, "c-pol-b", NULL, NULL, &j), &j, 403, "Forbidden", "KeyExpired");
+    free(e5);
+    free(e2);
+    free(tok);
+}
+
+/* More keys than the cache holds (64), alternating two policies, twice over: every answer
+ * follows its own key's policy, also after eviction. */
+static void test_policy_cache_many_keys(void **st)
+{
+    (void)st;
+    json_t *j = NULL;
+    char name[32];
+    for (int i = 0; i < 70; i++) {
+        snprintf(name, sizeof name, "c-many-%d", i);
+        create_releasable(name, "\"kty\":\"oct\"", i % 2 ? SVN_GE(5) : SVN_GE(2));
+    }
+    char *tok = attest_token(g_runtime, 0, 0x5a, 3);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 70; i++) {
+            snprintf(name, sizeof name, "c-many-%d", i);
+            long stt = release(tok, name, NULL, NULL, &j);
+            if (i % 2) {
+                vexpect(stt, &j, 403, "Forbidden", "PolicyNotSatisfied");
+            } else {
+                assert_int_equal(stt, 200);
+                json_decref(j);
+                j = NULL;
+            }
+        }
+    }
+    free(tok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,6 +563,8 @@ int main(void)
         cmocka_unit_test(test_deny_untrusted_issuer),
         cmocka_unit_test(test_deny_unknown_key_none_and_bad_signature),
         cmocka_unit_test(test_deny_not_exportable),
+        cmocka_unit_test(test_policy_cache_follows_updates),
+        cmocka_unit_test(test_policy_cache_many_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
