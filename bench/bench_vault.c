@@ -307,7 +307,6 @@ typedef struct {
     uint64_t best_err;
 } vrow;
 
-
 /* A key through the API; its public key when pub is not NULL. */
 static int create_key(vctx *v, const char *name, const char *body, EVP_PKEY **pub, cloak_error *e)
 {
@@ -315,8 +314,8 @@ static int create_key(vctx *v, const char *name, const char *body, EVP_PKEY **pu
     json_t *j = NULL;
     snprintf(path, sizeof path, "/keys/%s/create" Q, name);
     long st = vcall(v, "POST", path, body, &j, e);
-    int bad = st != 200 || !j ||
-              (pub && cloak_jwk_import_public(json_object_get(j, "key"), pub, e));
+    int bad =
+        st != 200 || !j || (pub && cloak_jwk_import_public(json_object_get(j, "key"), pub, e));
     json_decref(j);
     return bad ? -1 : 0;
 }
@@ -435,14 +434,15 @@ void bench_vault(void)
         printf("skipped: simulation platform: %s\n", e.msg);
         goto out;
     }
-    cloak_attest_service_config ac = {.data_dir = att_dir, .platform_dir = plat_dir,
-                                      .allow_sim = 1};
+    cloak_attest_service_config ac = {
+        .data_dir = att_dir, .platform_dir = plat_dir, .allow_sim = 1};
     if (cloak_attest_service_new(&ac, &as, &e) || cloak_attest_service_start(as, &e)) {
         printf("skipped: the attestation service did not start: %s\n", e.msg);
         goto out;
     }
     const char *trust[] = {cloak_attest_service_issuer(as), NULL};
-    cloak_vault_service_config vc = {.data_dir = data, .platform_dir = plat_dir,
+    cloak_vault_service_config vc = {.data_dir = data,
+                                     .platform_dir = plat_dir,
                                      .trust_issuers = trust,
                                      .ca_file = cloak_attest_service_ca(as)};
     const char *ew = getenv("CLOAK_BENCH_VAULT_WORKERS");
@@ -464,15 +464,17 @@ void bench_vault(void)
 
     /* the keys: RSA-2048 (sign, decrypt), oct-256 (GCM, key wrap), an exportable RSA-2048
      * with a release policy naming the attestation service */
-    if (asprintf(&pol, "{\"version\":\"1.0.0\",\"anyOf\":[{\"authority\":\"%s/\",\"allOf\":["
-                       "{\"claim\":\"x-ms-sgx-is-debuggable\",\"equals\":false},"
-                       "{\"claim\":\"x-ms-attestation-type\",\"equals\":\"sgx\"}]}]}",
+    if (asprintf(&pol,
+                 "{\"version\":\"1.0.0\",\"anyOf\":[{\"authority\":\"%s/\",\"allOf\":["
+                 "{\"claim\":\"x-ms-sgx-is-debuggable\",\"equals\":false},"
+                 "{\"claim\":\"x-ms-attestation-type\",\"equals\":\"sgx\"}]}]}",
                  cloak_attest_service_issuer(as)) < 0)
         pol = NULL;
     pol64 = pol ? b64u((const uint8_t *)pol, strlen(pol)) : NULL;
-    if (!pol64 || asprintf(&rel_create, "{\"kty\":\"RSA-HSM\",\"key_size\":2048,\"attributes\":{"
-                                        "\"exportable\":true},\"release_policy\":{\"contentType\":"
-                                        "\"application/json; charset=utf-8\",\"data\":\"%s\"}}",
+    if (!pol64 || asprintf(&rel_create,
+                           "{\"kty\":\"RSA-HSM\",\"key_size\":2048,\"attributes\":{"
+                           "\"exportable\":true},\"release_policy\":{\"contentType\":"
+                           "\"application/json; charset=utf-8\",\"data\":\"%s\"}}",
                            pol64) < 0) {
         rel_create = NULL;
         printf("skipped: out of memory\n");
@@ -552,10 +554,10 @@ void bench_vault(void)
         b.tok_sig_len = sizeof b.tok_sig;
         if (dot2) tok[dot2 - tok] = 0; /* tok is the signing input from here on */
         b.tok_input = tok;
-        int ok = dot2 && dl > 0 && m &&
-                 EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, b.tok_key) == 1 &&
-                 EVP_DigestSign(m, b.tok_sig, &b.tok_sig_len, (const uint8_t *)tok,
-                                strlen(tok)) == 1;
+        int ok =
+            dot2 && dl > 0 && m &&
+            EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, b.tok_key) == 1 &&
+            EVP_DigestSign(m, b.tok_sig, &b.tok_sig_len, (const uint8_t *)tok, strlen(tok)) == 1;
         EVP_MD_CTX_free(m);
         if (dl > 0) {
             b.pk8 = der;
@@ -569,18 +571,29 @@ void bench_vault(void)
 
     vrow rows[] = {
         {.label = "release (Secure Key Release, RSA-2048 key, no nonce)",
-         .path = "/keys/bench-rel/release" Q, .body = rel_body,
+         .path = "/keys/bench-rel/release" Q,
+         .body = rel_body,
          .base_label = "RS256 verify + RSA-OAEP + AES-KWP + RS256 sign"},
-        {.label = "release with a fresh nonce each", .path = "/keys/bench-rel/release" Q,
-         .nonce = 1, .base_label = "same as above"},
-        {.label = "RSA-2048 sign (RS256 of a digest)", .path = "/keys/bench-rsa/sign" Q,
-         .body = sign_body, .base_label = "RSA-2048 PKCS#1 v1.5 sign"},
-        {.label = "RSA-OAEP-256 decrypt (32 bytes)", .path = "/keys/bench-rsa/decrypt" Q,
-         .body = dec_body, .base_label = "RSA-2048 OAEP-SHA256 decrypt"},
-        {.label = "A256GCM encrypt (64 bytes)", .path = "/keys/bench-aes/encrypt" Q,
-         .body = gcm_body, .base_label = "AES-256-GCM encrypt, fresh IV"},
-        {.label = "AES key wrap A256KW (32-byte key)", .path = "/keys/bench-aes/wrapkey" Q,
-         .body = wrap_body, .base_label = "AES-256 key wrap (RFC 3394)"},
+        {.label = "release with a fresh nonce each",
+         .path = "/keys/bench-rel/release" Q,
+         .nonce = 1,
+         .base_label = "same as above"},
+        {.label = "RSA-2048 sign (RS256 of a digest)",
+         .path = "/keys/bench-rsa/sign" Q,
+         .body = sign_body,
+         .base_label = "RSA-2048 PKCS#1 v1.5 sign"},
+        {.label = "RSA-OAEP-256 decrypt (32 bytes)",
+         .path = "/keys/bench-rsa/decrypt" Q,
+         .body = dec_body,
+         .base_label = "RSA-2048 OAEP-SHA256 decrypt"},
+        {.label = "A256GCM encrypt (64 bytes)",
+         .path = "/keys/bench-aes/encrypt" Q,
+         .body = gcm_body,
+         .base_label = "AES-256-GCM encrypt, fresh IV"},
+        {.label = "AES key wrap A256KW (32-byte key)",
+         .path = "/keys/bench-aes/wrapkey" Q,
+         .body = wrap_body,
+         .base_label = "AES-256 key wrap (RFC 3394)"},
     };
     static const base_fn fns[] = {b_release, b_release, b_sign, b_decrypt, b_gcm, b_wrap};
     const size_t nrows = sizeof rows / sizeof *rows;
@@ -628,9 +641,9 @@ void bench_vault(void)
            "the OpenSSL work |\n|---|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < nrows; i++)
         if (rows[i].ran)
-            printf("| %s | %.0f | %u | %.2f | %llu | %.0f | %s |\n", rows[i].label,
-                   rows[i].best, rows[i].best_conns, rows[i].best_p99,
-                   (unsigned long long)rows[i].best_err, rows[i].base, rows[i].base_label);
+            printf("| %s | %.0f | %u | %.2f | %llu | %.0f | %s |\n", rows[i].label, rows[i].best,
+                   rows[i].best_conns, rows[i].best_p99, (unsigned long long)rows[i].best_err,
+                   rows[i].base, rows[i].base_label);
     if (!only || !*only)
         printf("\nTargets (issue 6, on 2 cores): >= 2,000 releases/s (measured: %.0f without "
                "nonce, %.0f with) and >= 10,000 AES operations/s (measured: A256GCM encrypt %.0f, "

@@ -106,8 +106,9 @@ static void cursor_agrees(const char *layout, const uint8_t *in, size_t len)
         uint32_t u;
         const uint8_t *p;
         size_t n;
-        int rc = *c == 'b' ? ve_take_u8(&r, &b) : *c == 'w' ? ve_take_u32(&r, &u)
-                                                            : ve_take_bytes(&r, &p, &n);
+        int rc = *c == 'b'   ? ve_take_u8(&r, &b)
+                 : *c == 'w' ? ve_take_u32(&r, &u)
+                             : ve_take_bytes(&r, &p, &n);
         if (rc) abort();
         if (*c == 'B') inside(p, n);
     }
@@ -159,8 +160,7 @@ static void all_decoders(const uint8_t *in, size_t len)
             if (c.alg_len == 0 || c.alg_len >= VE_ALG_NAME_MAX || strlen(name) != c.alg_len ||
                 memcmp(name, c.alg, c.alg_len))
                 abort();
-        } else if (c.alg_len > 0 && c.alg_len < VE_ALG_NAME_MAX &&
-                   !memchr(c.alg, 0, c.alg_len)) {
+        } else if (c.alg_len > 0 && c.alg_len < VE_ALG_NAME_MAX && !memchr(c.alg, 0, c.alg_len)) {
             abort(); /* a valid name was refused */
         }
     }

@@ -113,9 +113,18 @@ int ecall_skr_open(const char *jws, const char *release_ca, const char *nonce, c
                    const uint8_t *tag, size_t tag_len, const uint8_t *aad, size_t aad_len,
                    uint8_t *pt, size_t pt_cap, size_t *pt_len, char *msg, size_t msg_cap)
 {
-    skrx_open_in in = {.jws = jws, .release_ca = release_ca, .nonce = nonce, .alg = alg,
-                       .ct = ct, .ct_len = ct_len, .iv = iv, .iv_len = iv_len, .tag = tag,
-                       .tag_len = tag_len, .aad = aad, .aad_len = aad_len};
+    skrx_open_in in = {.jws = jws,
+                       .release_ca = release_ca,
+                       .nonce = nonce,
+                       .alg = alg,
+                       .ct = ct,
+                       .ct_len = ct_len,
+                       .iv = iv,
+                       .iv_len = iv_len,
+                       .tag = tag,
+                       .tag_len = tag_len,
+                       .aad = aad,
+                       .aad_len = aad_len};
     return skrx_open_release(&in, pt, pt_cap, pt_len, msg, msg_cap);
 }
 
@@ -222,9 +231,18 @@ static int warm_case(const char *pem, const char *x5c, const char *kty, const ch
         return -1;
     }
     char *jws = warm_jws(x5c, kty, enc, target, target_len);
-    skrx_open_in in = {.jws = jws, .release_ca = pem, .nonce = "warm-up", .alg = alg, .ct = ct,
-                       .ct_len = cl, .iv = iv, .iv_len = sizeof iv, .tag = tag, .tag_len = 16,
-                       .aad = iv, .aad_len = 4};
+    skrx_open_in in = {.jws = jws,
+                       .release_ca = pem,
+                       .nonce = "warm-up",
+                       .alg = alg,
+                       .ct = ct,
+                       .ct_len = cl,
+                       .iv = iv,
+                       .iv_len = sizeof iv,
+                       .tag = tag,
+                       .tag_len = 16,
+                       .aad = iv,
+                       .aad_len = 4};
     if (jws && skrx_open_release(&in, pt, sizeof pt, &pl, why, sizeof why) == CLOAK_OK &&
         pl == sizeof msg && !memcmp(pt, msg, pl))
         rc = 0;
@@ -242,8 +260,8 @@ static int warm_up(void)
     size_t pk8_len = 0;
     int rc = -1;
     json_decref(json_object()); /* jansson seeds its hash from /dev/urandom on first use */
-    OSSL_ENCODER_CTX *ec = OSSL_ENCODER_CTX_new_for_pkey(g_kek, EVP_PKEY_KEYPAIR, "DER",
-                                                         "PrivateKeyInfo", NULL);
+    OSSL_ENCODER_CTX *ec =
+        OSSL_ENCODER_CTX_new_for_pkey(g_kek, EVP_PKEY_KEYPAIR, "DER", "PrivateKeyInfo", NULL);
     if (!ec || OSSL_ENCODER_to_data(ec, &pk8, &pk8_len) != 1 || warm_cert(&pem, &x5c) ||
         RAND_bytes(oct, sizeof oct) != 1)
         goto out;

@@ -142,7 +142,10 @@ int skrx_gcm(int enc, const uint8_t *key, size_t key_len, const uint8_t *iv, siz
              const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *out,
              uint8_t tag[16])
 {
-    EVP_CIPHER *ci = key_len == 16 ? gcm[0] : key_len == 24 ? gcm[1] : key_len == 32 ? gcm[2] : NULL;
+    EVP_CIPHER *ci = key_len == 16   ? gcm[0]
+                     : key_len == 24 ? gcm[1]
+                     : key_len == 32 ? gcm[2]
+                                     : NULL;
     EVP_CIPHER_CTX *c = ci ? EVP_CIPHER_CTX_new() : NULL;
     int n = 0, fin = 0, rc = -1;
     uint8_t none[16];
@@ -174,8 +177,8 @@ EVP_PKEY *skrx_pkcs8_rsa(const uint8_t *der, size_t len)
     size_t left = len;
     OSSL_DECODER_CTX *c = OSSL_DECODER_CTX_new_for_pkey(&pk, "DER", "PrivateKeyInfo", "RSA",
                                                         EVP_PKEY_KEYPAIR, NULL, NULL);
-    if (!c || OSSL_DECODER_CTX_get_num_decoders(c) == 0 || OSSL_DECODER_from_data(c, &p, &left) != 1 ||
-        left != 0) {
+    if (!c || OSSL_DECODER_CTX_get_num_decoders(c) == 0 ||
+        OSSL_DECODER_from_data(c, &p, &left) != 1 || left != 0) {
         EVP_PKEY_free(pk);
         pk = NULL;
     }

@@ -72,8 +72,7 @@ static json_t *segment_json(const char *s, size_t len)
 }
 
 /* Check the x5c chain against the anchors in `ca_pem`; *leaf_key the leaf's public key. */
-static cloak_err check_x5c(const json_t *x5c, const char *ca_pem, EVP_PKEY **leaf_key,
-                           why_buf *w)
+static cloak_err check_x5c(const json_t *x5c, const char *ca_pem, EVP_PKEY **leaf_key, why_buf *w)
 {
     X509 *leaf = NULL;
     STACK_OF(X509) *chain = sk_X509_new_null();
@@ -84,8 +83,10 @@ static cloak_err check_x5c(const json_t *x5c, const char *ca_pem, EVP_PKEY **lea
     size_t n = json_array_size(x5c), anchors = 0;
     if (!chain || !store || !ctx) goto out;
     if (!n || n > MAX_X5C) {
-        rc = fail(w, CLOAK_EVERIFY, "the release JWS header has no x5c (or more than %d "
-                                    "certificates)", MAX_X5C);
+        rc = fail(w, CLOAK_EVERIFY,
+                  "the release JWS header has no x5c (or more than %d "
+                  "certificates)",
+                  MAX_X5C);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -183,8 +184,10 @@ static cloak_err unwrap_key_hsm(const char *key_hsm, uint8_t **key, size_t *key_
     const char *enc = json_string_value(json_object_get(hdr, "enc"));
     EVP_MD *md = skrx_enc_md(enc);
     if (!kid || strcmp(kid, SKRX_KEK_KID)) {
-        rc = fail(w, CLOAK_EVERIFY, "the key was released for KEK \"%.64s\", not this enclave's "
-                                    "\"" SKRX_KEK_KID "\"", kid ? kid : "(none)");
+        rc = fail(w, CLOAK_EVERIFY,
+                  "the key was released for KEK \"%.64s\", not this enclave's "
+                  "\"" SKRX_KEK_KID "\"",
+                  kid ? kid : "(none)");
         goto out;
     }
     if (!md) {
@@ -194,13 +197,11 @@ static cloak_err unwrap_key_hsm(const char *key_hsm, uint8_t **key, size_t *key_
     if (!json_is_string(ctv) ||
         skrx_b64_decode(json_string_value(ctv), json_string_length(ctv), 1, &ct, &ctl) ||
         ctl < k + 16 || (ctl - k) % 8) {
-        rc = fail(w, CLOAK_EVERIFY, "key_hsm.ciphertext is not RSA-OAEP(%zu bytes) || AES-KWP",
-                  k);
+        rc = fail(w, CLOAK_EVERIFY, "key_hsm.ciphertext is not RSA-OAEP(%zu bytes) || AES-KWP", k);
         goto out;
     }
     if (skrx_oaep(0, kek, md, ct, k, aes, &al) || al != 32) {
-        rc = fail(w, CLOAK_EVERIFY, "the KEK does not open the transport key (RSA-OAEP, %s)",
-                  enc);
+        rc = fail(w, CLOAK_EVERIFY, "the KEK does not open the transport key (RSA-OAEP, %s)", enc);
         goto out;
     }
     if (!(target = malloc(ctl - k))) {
@@ -238,8 +239,8 @@ static cloak_err decrypt_with(const char *kty, const uint8_t *key, size_t key_le
                                                 : 0;
         if (!want) return fail(w, CLOAK_EINVAL, "alg \"%.32s\" is not A128/192/256GCM", alg);
         if (key_len != want)
-            return fail(w, CLOAK_EINVAL, "%s needs a %zu-bit key; the released key has %zu",
-                        alg, want * 8, key_len * 8);
+            return fail(w, CLOAK_EINVAL, "%s needs a %zu-bit key; the released key has %zu", alg,
+                        want * 8, key_len * 8);
         if (in->tag_len != 16 || !in->iv_len)
             return fail(w, CLOAK_EINVAL, "%s needs the iv and the 16-byte tag", alg);
         if (in->ct_len > pt_cap)
@@ -248,8 +249,10 @@ static cloak_err decrypt_with(const char *kty, const uint8_t *key, size_t key_le
         memcpy(tag, in->tag, 16);
         int r = skrx_gcm(0, key, key_len, in->iv, in->iv_len, in->aad, in->aad_len, in->ct,
                          in->ct_len, pt, tag);
-        if (r) return fail(w, CLOAK_EVERIFY, "AES-GCM: the ciphertext does not authenticate "
-                                             "under the released key");
+        if (r)
+            return fail(w, CLOAK_EVERIFY,
+                        "AES-GCM: the ciphertext does not authenticate "
+                        "under the released key");
         *pt_len = in->ct_len;
         return CLOAK_OK;
     }
@@ -265,8 +268,11 @@ static cloak_err decrypt_with(const char *kty, const uint8_t *key, size_t key_le
         int bad = in->ct_len != (size_t)EVP_PKEY_get_size(pk) ||
                   skrx_oaep(0, pk, md, in->ct, in->ct_len, buf, &n);
         EVP_PKEY_free(pk);
-        if (bad) return fail(w, CLOAK_EVERIFY, "%s: the ciphertext does not decrypt under the "
-                                               "released key", alg);
+        if (bad)
+            return fail(w, CLOAK_EVERIFY,
+                        "%s: the ciphertext does not decrypt under the "
+                        "released key",
+                        alg);
         cloak_err rc = n > pt_cap ? fail(w, CLOAK_ERANGE, "the plaintext does not fit") : CLOAK_OK;
         if (!rc) {
             memcpy(pt, buf, n);
@@ -275,8 +281,7 @@ static cloak_err decrypt_with(const char *kty, const uint8_t *key, size_t key_le
         OPENSSL_cleanse(buf, sizeof buf);
         return rc;
     }
-    return fail(w, CLOAK_EINVAL, "a released %.16s key cannot decrypt here (oct or RSA only)",
-                kty);
+    return fail(w, CLOAK_EINVAL, "a released %.16s key cannot decrypt here (oct or RSA only)", kty);
 }
 
 cloak_err skrx_open_release(const skrx_open_in *in, uint8_t *pt, size_t pt_cap, size_t *pt_len,
@@ -308,8 +313,9 @@ cloak_err skrx_open_release(const skrx_open_in *in, uint8_t *pt, size_t pt_cap, 
     }
     if ((rc = check_x5c(json_object_get(hdr, "x5c"), in->release_ca, &signer, &w))) goto out;
     if (!rs256_ok(signer, jws, (size_t)(d2 - jws), d2 + 1, strlen(d2 + 1))) {
-        rc = fail(&w, CLOAK_EVERIFY, "the release JWS signature does not verify with its x5c "
-                                     "certificate: the answer was altered");
+        rc = fail(&w, CLOAK_EVERIFY,
+                  "the release JWS signature does not verify with its x5c "
+                  "certificate: the answer was altered");
         goto out;
     }
     if (!(payload = segment_json(d1 + 1, (size_t)(d2 - d1 - 1)))) {
@@ -317,17 +323,17 @@ cloak_err skrx_open_release(const skrx_open_in *in, uint8_t *pt, size_t pt_cap, 
         goto out;
     }
     if (in->nonce && *in->nonce) {
-        const char *got = json_string_value(
-            json_object_get(json_object_get(payload, "request"), "nonce"));
+        const char *got =
+            json_string_value(json_object_get(json_object_get(payload, "request"), "nonce"));
         if (!got || strcmp(got, in->nonce)) {
-            rc = fail(&w, CLOAK_EVERIFY, "the release answer is not for this request (nonce "
-                                         "differs): a replayed answer?");
+            rc = fail(&w, CLOAK_EVERIFY,
+                      "the release answer is not for this request (nonce "
+                      "differs): a replayed answer?");
             goto out;
         }
     }
-    const json_t *k = json_object_get(json_object_get(json_object_get(payload, "response"),
-                                                      "key"),
-                                      "key");
+    const json_t *k =
+        json_object_get(json_object_get(json_object_get(payload, "response"), "key"), "key");
     const char *kty = json_string_value(json_object_get(k, "kty"));
     const char *key_hsm = json_string_value(json_object_get(k, "key_hsm"));
     if (!kty || !key_hsm) {

@@ -74,17 +74,41 @@ static int kid_version(const char *kid, const char *key, char *ver, size_t cap)
 
 int main(int argc, char **argv)
 {
-    enum { A_ATTEST = 1, A_ATTEST_CA, A_VAULT, A_VAULT_CA, A_REL_CA, A_TOKEN, A_KEY, A_ALG,
-           A_CT, A_AAD, A_VERSION, A_ENC, A_ENCLAVE, A_PLAT, A_HELP, A_TOKEN_ARGV };
+    enum {
+        A_ATTEST = 1,
+        A_ATTEST_CA,
+        A_VAULT,
+        A_VAULT_CA,
+        A_REL_CA,
+        A_TOKEN,
+        A_KEY,
+        A_ALG,
+        A_CT,
+        A_AAD,
+        A_VERSION,
+        A_ENC,
+        A_ENCLAVE,
+        A_PLAT,
+        A_HELP,
+        A_TOKEN_ARGV
+    };
     static const struct option opts[] = {
-        {"attest", 1, 0, A_ATTEST},           {"attest-ca", 1, 0, A_ATTEST_CA},
-        {"vault", 1, 0, A_VAULT},             {"vault-ca", 1, 0, A_VAULT_CA},
-        {"release-ca", 1, 0, A_REL_CA},       {"token-file", 1, 0, A_TOKEN},
-        {"key", 1, 0, A_KEY},                 {"alg", 1, 0, A_ALG},
-        {"ciphertext-json", 1, 0, A_CT},      {"aad-hex", 1, 0, A_AAD},
-        {"version", 1, 0, A_VERSION},         {"enc", 1, 0, A_ENC},
-        {"enclave", 1, 0, A_ENCLAVE},         {"platform-dir", 1, 0, A_PLAT},
-        {"help", 0, 0, A_HELP},               {"token", 1, 0, A_TOKEN_ARGV},
+        {"attest", 1, 0, A_ATTEST},
+        {"attest-ca", 1, 0, A_ATTEST_CA},
+        {"vault", 1, 0, A_VAULT},
+        {"vault-ca", 1, 0, A_VAULT_CA},
+        {"release-ca", 1, 0, A_REL_CA},
+        {"token-file", 1, 0, A_TOKEN},
+        {"key", 1, 0, A_KEY},
+        {"alg", 1, 0, A_ALG},
+        {"ciphertext-json", 1, 0, A_CT},
+        {"aad-hex", 1, 0, A_AAD},
+        {"version", 1, 0, A_VERSION},
+        {"enc", 1, 0, A_ENC},
+        {"enclave", 1, 0, A_ENCLAVE},
+        {"platform-dir", 1, 0, A_PLAT},
+        {"help", 0, 0, A_HELP},
+        {"token", 1, 0, A_TOKEN_ARGV},
         {0, 0, 0, 0},
     };
     cloak_skrx_flow f = {.progress = stdout,
@@ -95,30 +119,60 @@ int main(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case A_ATTEST: f.attest_url = optarg; break;
-        case A_ATTEST_CA: f.attest_ca = optarg; break;
-        case A_VAULT: f.vault_url = optarg; break;
-        case A_VAULT_CA: f.vault_ca = optarg; break;
-        case A_REL_CA: f.release_ca_file = optarg; break;
-        case A_TOKEN: token_file = optarg; break;
-        case A_KEY: f.key = optarg; break;
-        case A_ALG: f.ct.alg = optarg; break;
-        case A_CT: ct_file = optarg; break;
-        case A_AAD: aad_hex = optarg; break;
-        case A_VERSION: f.version = optarg; break;
-        case A_ENC: f.enc = optarg; break;
-        case A_ENCLAVE: f.image = optarg; break;
-        case A_PLAT: f.platform_dir = optarg; break;
-        case A_HELP: return usage(NULL);
+        case A_ATTEST:
+            f.attest_url = optarg;
+            break;
+        case A_ATTEST_CA:
+            f.attest_ca = optarg;
+            break;
+        case A_VAULT:
+            f.vault_url = optarg;
+            break;
+        case A_VAULT_CA:
+            f.vault_ca = optarg;
+            break;
+        case A_REL_CA:
+            f.release_ca_file = optarg;
+            break;
+        case A_TOKEN:
+            token_file = optarg;
+            break;
+        case A_KEY:
+            f.key = optarg;
+            break;
+        case A_ALG:
+            f.ct.alg = optarg;
+            break;
+        case A_CT:
+            ct_file = optarg;
+            break;
+        case A_AAD:
+            aad_hex = optarg;
+            break;
+        case A_VERSION:
+            f.version = optarg;
+            break;
+        case A_ENC:
+            f.enc = optarg;
+            break;
+        case A_ENCLAVE:
+            f.image = optarg;
+            break;
+        case A_PLAT:
+            f.platform_dir = optarg;
+            break;
+        case A_HELP:
+            return usage(NULL);
         case A_TOKEN_ARGV: /* exact "--token", so that getopt does not take it for --token-file */
             return usage("the token is not taken from the command line (other users can read "
                          "it there): use --token-file FILE");
-        default: return usage("unknown option or missing value");
+        default:
+            return usage("unknown option or missing value");
         }
     }
     if (optind != argc) return usage("unexpected argument");
-    if (!f.attest_url || !f.vault_url || !f.release_ca_file || !token_file || !f.key ||
-        !f.ct.alg || !ct_file)
+    if (!f.attest_url || !f.vault_url || !f.release_ca_file || !token_file || !f.key || !f.ct.alg ||
+        !ct_file)
         return usage("--attest, --vault, --release-ca, --token-file, --key, --alg and "
                      "--ciphertext-json are required");
 
@@ -162,8 +216,7 @@ int main(int argc, char **argv)
     const char *kid = json_string_value(json_object_get(j, "kid"));
     if (!f.version && kid) {
         if (kid_version(kid, f.key, ver, sizeof ver)) {
-            fprintf(stderr, "skr-host: the ciphertext was made by %s, not by key %s\n", kid,
-                    f.key);
+            fprintf(stderr, "skr-host: the ciphertext was made by %s, not by key %s\n", kid, f.key);
             goto out_token;
         }
         f.version = ver;

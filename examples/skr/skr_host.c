@@ -48,9 +48,9 @@ cloak_err cloak_skrx_new(const char *image, const char *platform_dir, cloak_skrx
     cloak_image_free(img);
     cloak_skrx *s = calloc(1, sizeof *s);
     if (!s) return cloak_error_set(why, CLOAK_ENOMEM, "out of memory");
-    cloak_enclave_opts o = {
-        .flags = CLOAK_ENCLAVE_FLAG_SIMULATION | (debug ? CLOAK_ENCLAVE_FLAG_DEBUG : 0u),
-        .platform_dir = platform_dir};
+    cloak_enclave_opts o = {.flags = CLOAK_ENCLAVE_FLAG_SIMULATION |
+                                     (debug ? CLOAK_ENCLAVE_FLAG_DEBUG : 0u),
+                            .platform_dir = platform_dir};
     cloak_err rc = cloak_enclave_create(image, &o, &s->e, why);
     if (rc) {
         free(s);
@@ -88,8 +88,8 @@ cloak_err cloak_skrx_evidence(cloak_skrx *s, char **runtime, uint8_t **quote, si
         free(q);
         return cloak_error_set(why, CLOAK_ENOMEM, "out of memory");
     }
-    cloak_err rc = ecall_skr_evidence(s->e, &ret, (uint8_t *)rt, RUNTIME_CAP, &rl, q, QUOTE_CAP,
-                                      &ql);
+    cloak_err rc =
+        ecall_skr_evidence(s->e, &ret, (uint8_t *)rt, RUNTIME_CAP, &rl, q, QUOTE_CAP, &ql);
     if (rc || ret) {
         free(rt);
         free(q);
@@ -132,9 +132,9 @@ cloak_err cloak_skrx_open(cloak_skrx *s, const char *jws, const char *release_ca
     *pt_len = 0;
     if (!out) return cloak_error_set(why, CLOAK_ENOMEM, "out of memory");
     memset(msg, 0, sizeof msg);
-    cloak_err rc = ecall_skr_open(s->e, &ret, jws, release_ca_pem, nonce, c->alg, c->ct,
-                                  c->ct_len, c->iv, c->iv_len, c->tag, c->tag_len, c->aad,
-                                  c->aad_len, out, PT_CAP, &ol, msg, sizeof msg);
+    cloak_err rc = ecall_skr_open(s->e, &ret, jws, release_ca_pem, nonce, c->alg, c->ct, c->ct_len,
+                                  c->iv, c->iv_len, c->tag, c->tag_len, c->aad, c->aad_len, out,
+                                  PT_CAP, &ol, msg, sizeof msg);
     if (!rc && ret) {
         msg[sizeof msg - 1] = 0;
         rc = cloak_error_set(why, (cloak_err)ret, "the SKR enclave refused the release: %s",
@@ -151,8 +151,7 @@ cloak_err cloak_skrx_open(cloak_skrx *s, const char *jws, const char *release_ca
     return CLOAK_OK;
 }
 
-cloak_err cloak_skrx_run(const cloak_skrx_flow *f, uint8_t **pt, size_t *pt_len,
-                         cloak_error *why)
+cloak_err cloak_skrx_run(const cloak_skrx_flow *f, uint8_t **pt, size_t *pt_len, cloak_error *why)
 {
     cloak_skrx *s = NULL;
     cloak_vault_client *vc = NULL;
@@ -164,8 +163,9 @@ cloak_err cloak_skrx_run(const cloak_skrx_flow *f, uint8_t **pt, size_t *pt_len,
     *pt = NULL;
     *pt_len = 0;
     if (!f->release_ca_file || !f->key || !f->token || !f->vault_url || !f->attest_url)
-        return cloak_error_set(why, CLOAK_EINVAL, "the SKR flow needs the attestation service, "
-                                                  "the vault, its release CA, a token and a key");
+        return cloak_error_set(why, CLOAK_EINVAL,
+                               "the SKR flow needs the attestation service, "
+                               "the vault, its release CA, a token and a key");
     if ((rc = cloak_file_read(f->release_ca_file, &cab, &cal, why)))
         return cloak_error_wrap(why, "the vault's release CA");
     if (!(ca = malloc(cal + 1))) {
@@ -184,8 +184,9 @@ cloak_err cloak_skrx_run(const cloak_skrx_flow *f, uint8_t **pt, size_t *pt_len,
     if ((rc = cloak_skrx_new(f->image, f->platform_dir, &s, why))) goto out;
     if (p) {
         char *h = cloak_hex_encode(s->id.mrsigner, 16);
-        fprintf(p, "1. enclave started: product %u, svn %u, %s, mrsigner %s...; it made an "
-                   "RSA-2048 KEK inside\n",
+        fprintf(p,
+                "1. enclave started: product %u, svn %u, %s, mrsigner %s...; it made an "
+                "RSA-2048 KEK inside\n",
                 s->id.product_id, s->id.svn, s->id.debug ? "DEBUG" : "not debug", h ? h : "?");
         free(h);
     }
@@ -199,13 +200,15 @@ cloak_err cloak_skrx_run(const cloak_skrx_flow *f, uint8_t **pt, size_t *pt_len,
         goto out;
     }
     if (p)
-        fprintf(p, "3. vault released key %s%s%s (nonce %s): a %zu-byte JWS; the host cannot "
-                   "open it\n",
+        fprintf(p,
+                "3. vault released key %s%s%s (nonce %s): a %zu-byte JWS; the host cannot "
+                "open it\n",
                 f->key, f->version ? "/" : "", f->version ? f->version : "", nonce, strlen(jws));
     if ((rc = cloak_skrx_open(s, jws, ca, nonce, &f->ct, pt, pt_len, why))) goto out;
     if (p)
-        fprintf(p, "4. the enclave checked the JWS against %s, unwrapped the key and decrypted "
-                   "%zu bytes (%s)\n",
+        fprintf(p,
+                "4. the enclave checked the JWS against %s, unwrapped the key and decrypted "
+                "%zu bytes (%s)\n",
                 f->release_ca_file, f->ct.ct_len, f->ct.alg ? f->ct.alg : "?");
 out:
     cloak_vault_client_free(vc);

@@ -66,7 +66,7 @@ cloak_err cloak_skrx_open(cloak_skrx *s, const char *jws, const char *release_ca
 
 /* The whole flow. */
 typedef struct {
-    const char *image, *platform_dir;  /* NULL = defaults, as cloak_skrx_new */
+    const char *image, *platform_dir;   /* NULL = defaults, as cloak_skrx_new */
     const char *attest_url, *attest_ca; /* attestation service and its TLS CA (NULL = system) */
     const char *vault_url, *vault_ca;   /* the vault and its TLS CA (NULL = system roots) */
     const char *release_ca_file;        /* PEM: the vault's release certificate or its CA */

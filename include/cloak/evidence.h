@@ -174,23 +174,23 @@ typedef struct {
 } cloak_fetch_evidence;
 
 typedef struct {
-    const char *out_dir;      /* required; created if missing */
-    const char *pcs_url;      /* Intel PCS base; NULL = CLOAK_PCS_URL_DEFAULT */
-    const char *pccs_url;     /* instead: a PCCS base (same API, e.g. https://HOST:8081) */
-    const char *root_crl_url; /* NULL: Intel's (PCS) or PCCS/sgx/certification/v4/rootcacrl */
-    const char *kds_url;      /* AMD KDS base; NULL = CLOAK_KDS_URL_DEFAULT */
-    const char *api_key; /* Ocp-Apim-Subscription-Key, sent to the PCS/PCCS only; a secret:
-                            never copied into messages or the report */
-    const char *ca_file; /* TLS trust for every fetch; NULL = the system roots */
+    const char *out_dir;       /* required; created if missing */
+    const char *pcs_url;       /* Intel PCS base; NULL = CLOAK_PCS_URL_DEFAULT */
+    const char *pccs_url;      /* instead: a PCCS base (same API, e.g. https://HOST:8081) */
+    const char *root_crl_url;  /* NULL: Intel's (PCS) or PCCS/sgx/certification/v4/rootcacrl */
+    const char *kds_url;       /* AMD KDS base; NULL = CLOAK_KDS_URL_DEFAULT */
+    const char *api_key;       /* Ocp-Apim-Subscription-Key, sent to the PCS/PCCS only; a secret:
+                                  never copied into messages or the report */
+    const char *ca_file;       /* TLS trust for every fetch; NULL = the system roots */
     const char *const *fmspcs; /* 12 hex digits each */
     size_t nfmspcs;
     const cloak_fetch_evidence *evidence;
     size_t nevidence;
     const char *const *snp_products; /* "Milan", "Genoa", "Turin" */
     size_t nsnp_products;
-    unsigned types; /* CLOAK_FETCH_*: 0 = SGX for the FMSPCs, every type for evidence. With
-                       types set, only those are fetched; SNP alone with no product and no
-                       report means all three products (certificate chains and CRLs). */
+    unsigned types;      /* CLOAK_FETCH_*: 0 = SGX for the FMSPCs, every type for evidence. With
+                            types set, only those are fetched; SNP alone with no product and no
+                            report means all three products (certificate chains and CRLs). */
     cloak_pck_ca pck_ca; /* which PCK CRL for a bare FMSPC */
     time_t at;           /* verification time; 0 = now */
 } cloak_fetch_opts;

@@ -33,7 +33,7 @@ typedef struct {
     const char *data_dir; /* required: vault.db, master.sealed, token.key, audit.log, TLS */
     const char *tls_cert; /* both set: use them; else DATA_DIR/ca.pem etc. are created */
     const char *tls_key;
-    const char *base_url; /* the vault URL in every kid; NULL = "https://HOST:PORT" */
+    const char *base_url;             /* the vault URL in every kid; NULL = "https://HOST:PORT" */
     const char *const *trust_issuers; /* NULL-terminated attestation token issuers (release) */
     const char *const *auth_issuers;  /* NULL-terminated OIDC issuers of bearer tokens */
     const char *audience;             /* aud of bearer tokens from auth_issuers; NULL = base URL */

@@ -46,13 +46,20 @@ static void usage(void)
 int cmd_vault_serve(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"listen", required_argument, 0, 'l'},   {"data", required_argument, 0, 'd'},
-        {"tls-cert", required_argument, 0, 'c'}, {"tls-key", required_argument, 0, 'k'},
-        {"trust-issuer", required_argument, 0, 'T'}, {"ca", required_argument, 0, 'C'},
-        {"url", required_argument, 0, 'u'},      {"auth-issuer", required_argument, 0, 'A'},
-        {"audience", required_argument, 0, 'a'}, {"tenant", required_argument, 0, 't'},
-        {"enclave", required_argument, 0, 'e'},  {"workers", required_argument, 0, 'w'},
-        {"access-log", no_argument, 0, 'L'},     {"help", no_argument, 0, 'h'},
+        {"listen", required_argument, 0, 'l'},
+        {"data", required_argument, 0, 'd'},
+        {"tls-cert", required_argument, 0, 'c'},
+        {"tls-key", required_argument, 0, 'k'},
+        {"trust-issuer", required_argument, 0, 'T'},
+        {"ca", required_argument, 0, 'C'},
+        {"url", required_argument, 0, 'u'},
+        {"auth-issuer", required_argument, 0, 'A'},
+        {"audience", required_argument, 0, 'a'},
+        {"tenant", required_argument, 0, 't'},
+        {"enclave", required_argument, 0, 'e'},
+        {"workers", required_argument, 0, 'w'},
+        {"access-log", no_argument, 0, 'L'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     cloak_vault_service_config cfg = {0};

@@ -104,8 +104,7 @@ cloak_err cloak_keyfile_rsa_load_or_create(const char *key_path, const char *cer
     struct stat st;
     if (stat(key_path, &st) == 0) {
         if ((rc = cloak_pem_read_key(key_path, &key, why))) goto out;
-        if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA ||
-            EVP_PKEY_get_bits(key) < (int)rsa_bits) {
+        if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA || EVP_PKEY_get_bits(key) < (int)rsa_bits) {
             rc = cloak_error_set(why, CLOAK_EINVAL, "%s: not an RSA key of at least %u bits",
                                  key_path, rsa_bits);
             goto out;
@@ -113,8 +112,8 @@ cloak_err cloak_keyfile_rsa_load_or_create(const char *key_path, const char *cer
         if (stat(cert_path, &st) == 0) {
             if ((rc = cloak_pem_read_cert(cert_path, &cert, why))) goto out;
             if (X509_check_private_key(cert, key) != 1) {
-                rc = cloak_error_set(why, CLOAK_EINVAL, "%s does not hold the key of %s",
-                                     cert_path, key_path);
+                rc = cloak_error_set(why, CLOAK_EINVAL, "%s does not hold the key of %s", cert_path,
+                                     key_path);
                 goto out;
             }
         }

@@ -27,13 +27,13 @@ typedef struct cloak_vault_audit cloak_vault_audit;
 typedef struct {
     time_t time;
     const char *request_id;
-    const char *caller; /* subject, or "-" when unauthenticated */
-    const char *roles;  /* may be NULL */
-    const char *op;     /* "KeyCreate", "KeyGet", "KeyRelease", ... */
-    const char *key;    /* may be NULL */
-    const char *version;/* may be NULL */
-    int status;         /* HTTP status answered */
-    const char *outcome;/* "ok" or the error code answered */
+    const char *caller;  /* subject, or "-" when unauthenticated */
+    const char *roles;   /* may be NULL */
+    const char *op;      /* "KeyCreate", "KeyGet", "KeyRelease", ... */
+    const char *key;     /* may be NULL */
+    const char *version; /* may be NULL */
+    int status;          /* HTTP status answered */
+    const char *outcome; /* "ok" or the error code answered */
 } cloak_vault_audit_entry;
 
 /* Open (or create, 0600) DATA_DIR/audit.log and continue its chain. A log whose last line
@@ -47,9 +47,9 @@ cloak_err cloak_vault_audit_append(cloak_vault_audit *a, const cloak_vault_audit
 void cloak_vault_audit_close(cloak_vault_audit *a);
 
 typedef struct {
-    uint64_t entries;   /* entries that verified */
-    char head[65];      /* hash of the last entry (hex) */
-    uint64_t bad_line;  /* 1-based line of the first problem; 0 when none */
+    uint64_t entries;  /* entries that verified */
+    char head[65];     /* hash of the last entry (hex) */
+    uint64_t bad_line; /* 1-based line of the first problem; 0 when none */
 } cloak_vault_audit_report;
 
 /* Verify DATA_DIR/audit.log against its chain and audit.head. CLOAK_EVERIFY names the first

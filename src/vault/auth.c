@@ -174,8 +174,7 @@ out:
 cloak_err cloak_vault_token_issue(const char *data_dir, const char *role, const char *subject,
                                   unsigned ttl_seconds, char **token, cloak_error *why)
 {
-    return cloak_vault_token_issue_at(data_dir, role, subject, time(NULL), ttl_seconds, token,
-                                      why);
+    return cloak_vault_token_issue_at(data_dir, role, subject, time(NULL), ttl_seconds, token, why);
 }
 
 cloak_err cloak_vault_token_issue_at(const char *data_dir, const char *role, const char *subject,

@@ -62,15 +62,15 @@ unsigned cloak_vault_role_perms(const char *role, const char **canonical);
 typedef struct {
     char subject[256]; /* sub (or oid, appid) of the token */
     char issuer[512];
-    unsigned perms;    /* the union of the token's roles' permissions */
-    char roles[256];   /* the canonical role names, comma-separated, for the audit log */
+    unsigned perms;  /* the union of the token's roles' permissions */
+    char roles[256]; /* the canonical role names, comma-separated, for the audit log */
 } cloak_vault_principal;
 
 typedef struct {
-    const char *data_dir;             /* DATA_DIR/token.key: the local issuer's key */
-    const char *const *oidc_issuers;  /* NULL-terminated, may be NULL: other trusted issuers */
-    const char *ca_file;              /* for reaching them; NULL = system roots */
-    const char *audience;             /* aud their tokens must carry (required with issuers) */
+    const char *data_dir;            /* DATA_DIR/token.key: the local issuer's key */
+    const char *const *oidc_issuers; /* NULL-terminated, may be NULL: other trusted issuers */
+    const char *ca_file;             /* for reaching them; NULL = system roots */
+    const char *audience;            /* aud their tokens must carry (required with issuers) */
 } cloak_vault_auth_config;
 
 typedef struct cloak_vault_auth cloak_vault_auth;

@@ -20,7 +20,7 @@
 #define VAULT_RECOVERABLE_DAYS 90
 #define VAULT_MAX_RESULTS 25
 #define VAULT_NONCE_TTL (24 * 3600) /* a nonce is remembered at least this long */
-#define VAULT_REL_CACHE 64            /* key versions whose release view is kept parsed */
+#define VAULT_REL_CACHE 64          /* key versions whose release view is kept parsed */
 
 struct cloak_vault_service {
     cloak_http_server *http;
@@ -63,7 +63,7 @@ struct vjob {
     cloak_http_req *req;
     const vop *op;
     cloak_vault_principal who;
-    json_t *body; /* owned by the job */
+    json_t *body;               /* owned by the job */
     const char *name, *version; /* path parameters (version may be NULL) */
     time_t now;
     /* the answer */

@@ -198,7 +198,8 @@ void op_put_rotation_policy(vjob *j)
     json_t *attrs = json_object_get(p, "attributes");
     if (!json_is_object(attrs)) json_object_set_new(p, "attributes", attrs = json_object());
     json_object_set_new(attrs, "updated", json_integer(j->now));
-    if (!json_object_get(attrs, "created")) json_object_set_new(attrs, "created", json_integer(j->now));
+    if (!json_object_get(attrs, "created"))
+        json_object_set_new(attrs, "created", json_integer(j->now));
     char k[200];
     snprintf(k, sizeof k, "rotationpolicy/%s", j->name);
     char *text = json_dumps(p, JSON_COMPACT);

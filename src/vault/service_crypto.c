@@ -95,7 +95,8 @@ static void crypt_op(vjob *j, cloak_vk_op op, const char *opname, int needs_fres
         json_object_set_new(reply, "tag", json_string(x ? x : ""));
         free(x);
     }
-    if (r.aad && op == CLOAK_VK_ENCRYPT) json_object_set(reply, "aad", json_object_get(j->body, "aad"));
+    if (r.aad && op == CLOAK_VK_ENCRYPT)
+        json_object_set(reply, "aad", json_object_get(j->body, "aad"));
     vok(j, 200, reply);
 out:
     /* plaintext results and inputs: wipe */

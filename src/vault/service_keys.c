@@ -13,8 +13,8 @@
 
 #define MAX_TAGS 15
 
-static const char *const all_ops[] = {"encrypt", "decrypt", "sign",   "verify",
-                                      "wrapKey", "unwrapKey", "import", "export", NULL};
+static const char *const all_ops[] = {"encrypt",   "decrypt", "sign",   "verify", "wrapKey",
+                                      "unwrapKey", "import",  "export", NULL};
 
 /* "RSA-HSM" -> CLOAK_VK_RSA ...; 0 if unknown. */
 static cloak_vk_type type_of(const char *kty)
@@ -162,8 +162,8 @@ static int new_meta_common(vjob *j, json_t *meta)
     if (merge_attributes(j, attrs, json_object_get(j->body, "attributes"), 1)) return -1;
     const json_t *tags = json_object_get(j->body, "tags");
     if (check_tags(j, tags)) return -1;
-    json_object_set_new(meta, "tags", tags && !json_is_null(tags) ? json_deep_copy(tags)
-                                                                 : json_object());
+    json_object_set_new(meta, "tags",
+                        tags && !json_is_null(tags) ? json_deep_copy(tags) : json_object());
     const json_t *rp = json_object_get(j->body, "release_policy");
     int exportable = json_is_true(json_object_get(attrs, "exportable"));
     if (rp && !json_is_null(rp)) {
@@ -307,7 +307,8 @@ void op_import(vjob *j)
     const char *kty = json_string_value(json_object_get(jwk, "kty"));
     cloak_vk_type t = type_of(kty);
     if (!t) {
-        vfail(j, 400, "BadParameter", NULL, "key.kty must be RSA, EC or oct (or their -HSM kinds).");
+        vfail(j, 400, "BadParameter", NULL,
+              "key.kty must be RSA, EC or oct (or their -HSM kinds).");
         return;
     }
     json_t *hsm = json_object_get(j->body, "Hsm");
@@ -336,7 +337,8 @@ void op_import(vjob *j)
         goto out;
     }
     json_object_set_new(meta, "bits", json_integer(bits));
-    if (pub && json_object_get(pub, "crv")) json_object_set(meta, "crv", json_object_get(pub, "crv"));
+    if (pub && json_object_get(pub, "crv"))
+        json_object_set(meta, "crv", json_object_get(pub, "crv"));
     if (pub) json_object_del(pub, "kty");
     json_object_set_new(meta, "pub", pub ? pub : json_null());
     put_and_answer(j, version, meta, blob, blen, 200);

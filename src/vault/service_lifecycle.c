@@ -57,10 +57,10 @@ static void list_common(vjob *j, int deleted)
     cloak_vault_keyrec *recs = NULL;
     size_t n = 0;
     int more = 0;
-    cloak_err rc = deleted ? cloak_vault_store_list_deleted(j->s->store, after, (size_t)max, &recs,
-                                                            &n, &more, &e)
-                           : cloak_vault_store_list_keys(j->s->store, after, (size_t)max, &recs,
-                                                         &n, &more, &e);
+    cloak_err rc =
+        deleted
+            ? cloak_vault_store_list_deleted(j->s->store, after, (size_t)max, &recs, &n, &more, &e)
+            : cloak_vault_store_list_keys(j->s->store, after, (size_t)max, &recs, &n, &more, &e);
     if (rc) {
         vfail_err(j, &e);
         return;
@@ -273,8 +273,7 @@ void op_delete(vjob *j)
 static int load_deleted(vjob *j, cloak_vault_keyrec *rec, json_t **meta)
 {
     cloak_error e = {0};
-    if (!vault_name_ok(j->name) ||
-        cloak_vault_store_get_deleted(j->s->store, j->name, rec, &e)) {
+    if (!vault_name_ok(j->name) || cloak_vault_store_get_deleted(j->s->store, j->name, rec, &e)) {
         if (!vault_name_ok(j->name) || e.code == CLOAK_ENOTFOUND)
             return vfail(j, 404, "KeyNotFound", NULL, "Deleted Key not found: %.140s",
                          j->name ? j->name : "");

@@ -79,9 +79,9 @@ json_t *vault_bundle(const cloak_vault_service *s, const char *name, const char 
         if (strcmp(k, "kty") && strcmp(k, "kid") && strcmp(k, "key_ops"))
             json_object_set(key, k, v);
     }
-    json_t *b = json_pack("{s:o,s:o,s:O}", "key", key, "attributes", attributes_out(meta), "tags",
-                          json_object_get(meta, "tags") ? json_object_get(meta, "tags")
-                                                        : json_object());
+    json_t *b =
+        json_pack("{s:o,s:o,s:O}", "key", key, "attributes", attributes_out(meta), "tags",
+                  json_object_get(meta, "tags") ? json_object_get(meta, "tags") : json_object());
     const json_t *rp = json_object_get(meta, "release_policy");
     if (b && rp) json_object_set_new(b, "release_policy", json_deep_copy(rp));
     return b;
@@ -167,8 +167,8 @@ int vault_load_rec(vjob *j, cloak_vault_keyrec *rec)
                      j->name ? j->name : "");
     if (cloak_vault_store_get(j->s->store, j->name, ver, rec, &e)) {
         if (e.code == CLOAK_ENOTFOUND)
-            return ver ? vfail(j, 404, "KeyNotFound", NULL,
-                               "Key not found: %s (version %s)", j->name, ver)
+            return ver ? vfail(j, 404, "KeyNotFound", NULL, "Key not found: %s (version %s)",
+                               j->name, ver)
                        : vfail(j, 404, "KeyNotFound", NULL, "Key not found: %s", j->name);
         return vfail_err(j, &e);
     }
@@ -180,8 +180,8 @@ int vault_meta_parse(vjob *j, const cloak_vault_keyrec *rec, json_t **meta)
 {
     json_error_t je;
     if (!(*meta = json_loads(rec->meta, 0, &je)))
-        return vfail(j, 500, "InternalError", NULL, "stored metadata of %s is corrupt: %s",
-                     j->name, je.text);
+        return vfail(j, 500, "InternalError", NULL, "stored metadata of %s is corrupt: %s", j->name,
+                     je.text);
     return 0;
 }
 

@@ -121,12 +121,13 @@ static void refuse_token(vjob *j, const char *token, const cloak_error *e)
         vfail(j, 503, "ServiceUnavailable", "IssuerUnreachable", "target: %s", e->msg);
         return;
     case CLOAK_EVERIFY:
-        vfail(j, 403, "Forbidden",
-              strstr(e->msg, "JWT expired") ? "TokenExpired"
-              : (strstr(e->msg, "JWT not valid before") || strstr(e->msg, "JWT issued in the future"))
-                  ? "TokenNotYetValid"
-                  : "InvalidSignature",
-              "target: %s", e->msg);
+        vfail(
+            j, 403, "Forbidden",
+            strstr(e->msg, "JWT expired") ? "TokenExpired"
+            : (strstr(e->msg, "JWT not valid before") || strstr(e->msg, "JWT issued in the future"))
+                ? "TokenNotYetValid"
+                : "InvalidSignature",
+            "target: %s", e->msg);
         return;
     default:
         vfail_err(j, e);
@@ -178,8 +179,8 @@ static void ent_put(cloak_vault_service *s, vrel_ent *e)
 
 static int ent_is(const vrel_ent *e, const char *name, const cloak_vault_keyrec *rec, size_t mlen)
 {
-    return e && e->meta_len == mlen && !strcmp(e->name, name) && !strcmp(e->version, rec->version) &&
-           !memcmp(e->meta, rec->meta, mlen);
+    return e && e->meta_len == mlen && !strcmp(e->name, name) &&
+           !strcmp(e->version, rec->version) && !memcmp(e->meta, rec->meta, mlen);
 }
 
 /* The entry for (name, rec) with a reference for the caller, or NULL. */
@@ -320,7 +321,8 @@ static char *json_str_text(const char *v)
 static char *cat(size_t n, const char *const *p, const size_t *l)
 {
     size_t t = 1;
-    for (size_t i = 0; i < n; i++) t += l[i];
+    for (size_t i = 0; i < n; i++)
+        t += l[i];
     char *o = malloc(t), *w = o;
     if (!o) return NULL;
     for (size_t i = 0; i < n; i++) {
@@ -337,10 +339,16 @@ static char *key_hsm_text(const char *kek_kid, const char *enc, const char *ct)
 {
     char *k = json_str_text(kek_kid);
     if (!k) return NULL;
-    const char *p[] = {"{\"schema_version\":\"1.0\",\"header\":{\"kid\":", k,
-                       ",\"alg\":\"dir\",\"enc\":\"", enc, "\"},\"ciphertext\":\"", ct, "\"}"};
+    const char *p[] = {"{\"schema_version\":\"1.0\",\"header\":{\"kid\":",
+                       k,
+                       ",\"alg\":\"dir\",\"enc\":\"",
+                       enc,
+                       "\"},\"ciphertext\":\"",
+                       ct,
+                       "\"}"};
     size_t l[7];
-    for (size_t i = 0; i < 7; i++) l[i] = strlen(p[i]);
+    for (size_t i = 0; i < 7; i++)
+        l[i] = strlen(p[i]);
     char *o = cat(7, p, l);
     free(k);
     return o;
@@ -457,8 +465,9 @@ void op_release(vjob *j)
         static const char p0[] = "{\"request\":", p2[] = ",\"response\":{\"key\":",
                           p4[] = ",\"key_hsm\":\"", p6[] = "\"", p8[] = "}}";
         const char *p[] = {p0, rtext, p2, ve->key_open, p4, khb, p6, ve->key_close, p8};
-        size_t l[] = {sizeof p0 - 1, strlen(rtext), sizeof p2 - 1, ve->key_open_len,
-                      sizeof p4 - 1, strlen(khb), sizeof p6 - 1, ve->key_close_len, sizeof p8 - 1};
+        size_t l[] = {sizeof p0 - 1,    strlen(rtext),     sizeof p2 - 1,
+                      ve->key_open_len, sizeof p4 - 1,     strlen(khb),
+                      sizeof p6 - 1,    ve->key_close_len, sizeof p8 - 1};
         ptext = cat(9, p, l);
     }
     if (!ptext || !hdr) {

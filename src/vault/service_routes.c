@@ -2,12 +2,15 @@
  * the permission it needs, whether it takes a JSON body, the function run on a worker). */
 #include "vault/service.h"
 
-static const char *const kv_versions[] = {"7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6",
-                                          "2025-07-01", NULL};
+static const char *const kv_versions[] = {"7.0", "7.1", "7.2",        "7.3", "7.4",
+                                          "7.5", "7.6", "2025-07-01", NULL};
 
 #define OP(fnname, audit, perm, body)                                                              \
     static const vop vop_##fnname = {audit, perm, body, op_##fnname};                              \
-    static void h_##fnname(cloak_http_req *req) { vault_start_job(req, &vop_##fnname); }
+    static void h_##fnname(cloak_http_req *req)                                                    \
+    {                                                                                              \
+        vault_start_job(req, &vop_##fnname);                                                       \
+    }
 
 OP(create, "KeyCreate", CLOAK_VAULT_PERM_WRITE, 1)
 OP(import, "KeyImport", CLOAK_VAULT_PERM_WRITE, 1)

@@ -104,6 +104,7 @@ cloak_err cloak_vault_store_kv_get(cloak_vault_store *s, const char *k, char **v
                                    cloak_error *why) CLOAK_MUST_CHECK;
 
 /* PRAGMA integrity_check; CLOAK_EVERIFY with SQLite's first complaint when it is not "ok". */
-cloak_err cloak_vault_store_integrity_check(cloak_vault_store *s, cloak_error *why) CLOAK_MUST_CHECK;
+cloak_err cloak_vault_store_integrity_check(cloak_vault_store *s,
+                                            cloak_error *why) CLOAK_MUST_CHECK;
 
 #endif

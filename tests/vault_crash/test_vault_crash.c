@@ -12,8 +12,9 @@
  *
  * The expected states come from the test's own record of what the server acknowledged, not
  * from the server. Label "vault;slow": not "unit" (it starts `cloak vault serve` 200+ times and
- * takes minutes; not run under ASan). CLOAK_VAULT_CRASH_KILLS (default 200) and CLOAK_VAULT_CRASH_SEED for
- * reproduction (the seed is printed); CLOAK_VAULT_CRASH_KEEP=1 keeps the data directory. */
+ * takes minutes; not run under ASan). CLOAK_VAULT_CRASH_KILLS (default 200) and
+ * CLOAK_VAULT_CRASH_SEED for reproduction (the seed is printed); CLOAK_VAULT_CRASH_KEEP=1 keeps the
+ * data directory. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -53,7 +54,7 @@ typedef struct {
     long tag;         /* tags.n of the last acknowledged create/update */
     kop pending;      /* the request in flight when the server died; outcome unknown */
     long pending_tag;
-    int dirty;        /* touched since the last check */
+    int dirty; /* touched since the last check */
 } vkey;
 
 typedef struct {
@@ -282,8 +283,8 @@ static int check_key(worker *w, cloak_http_client *c, size_t idx)
     long otag = -1;
     const char *over = "";
     if ((ls != 200 && ls != 404) || (ds != 200 && ds != 404) || (ls == 200 && ds == 200)) {
-        wfail(w, "%s: live path %ld, deleted path %ld (record: %s, in flight: %s)", k->name, ls,
-              ds, st_name[k->st], op_name[k->pending]);
+        wfail(w, "%s: live path %ld, deleted path %ld (record: %s, in flight: %s)", k->name, ls, ds,
+              st_name[k->st], op_name[k->pending]);
         return -1;
     }
     if (ls == 200)
@@ -319,14 +320,14 @@ static int check_key(worker *w, cloak_http_client *c, size_t idx)
     }
     if (ok && (obs == S_LIVE || obs == S_DELETED) && k->pending != P_PATCH && base != S_NONE)
         ok = otag == btag;
-    if (ok && (obs == S_LIVE || obs == S_DELETED) && k->version[0])
-        ok = !strcmp(over, k->version);
+    if (ok && (obs == S_LIVE || obs == S_DELETED) && k->version[0]) ok = !strcmp(over, k->version);
     if (!ok) {
-        wfail(w, "LOST WRITE: %s: acknowledged state %s (tag %ld, version %s), in flight at the "
-                 "kill: %s (tag %ld); after restart: live path %ld, deleted path %ld, tag %ld, "
-                 "version %s",
-              k->name, st_name[base], btag, k->version[0] ? k->version : "-",
-              op_name[k->pending], k->pending_tag, ls, ds, otag, over);
+        wfail(w,
+              "LOST WRITE: %s: acknowledged state %s (tag %ld, version %s), in flight at the "
+              "kill: %s (tag %ld); after restart: live path %ld, deleted path %ld, tag %ld, "
+              "version %s",
+              k->name, st_name[base], btag, k->version[0] ? k->version : "-", op_name[k->pending],
+              k->pending_tag, ls, ds, otag, over);
         return -1;
     }
     if (k->pending != P_NONE) {
@@ -436,8 +437,10 @@ static int wait_ready(vproc *p, double *ms, char *why, size_t why_len)
         if (!vproc_alive(p, &st2)) {
             char tail[1200];
             vread_tail(G.errlog, tail, sizeof tail);
-            snprintf(why, why_len, "the server exited (wait status %d) after printing its port; "
-                                   "stderr: %s", st2, tail);
+            snprintf(why, why_len,
+                     "the server exited (wait status %d) after printing its port; "
+                     "stderr: %s",
+                     st2, tail);
             break;
         }
         usleep(2000);
@@ -574,8 +577,10 @@ static void crash_loop(void **state)
         if (!failed && !(st != -2 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
             char tail[1200];
             vread_tail(G.errlog, tail, sizeof tail);
-            snprintf(why, sizeof why, "round %d: the server died before the SIGKILL (wait "
-                                      "status %d); stderr: %s", round, st, tail);
+            snprintf(why, sizeof why,
+                     "round %d: the server died before the SIGKILL (wait "
+                     "status %d); stderr: %s",
+                     round, st, tail);
             failed = 1;
         }
         if (failed) break;
@@ -583,8 +588,10 @@ static void crash_loop(void **state)
         /* the killed server's enclave process must go too */
         char orphans[512];
         if (vproc_reap_orphans(5.0, orphans, sizeof orphans)) {
-            snprintf(why, sizeof why, "round %d: still running 5 s after the server's SIGKILL: "
-                                      "%s", round, orphans);
+            snprintf(why, sizeof why,
+                     "round %d: still running 5 s after the server's SIGKILL: "
+                     "%s",
+                     round, orphans);
             failed = 1;
             break;
         }
@@ -621,8 +628,10 @@ static void crash_loop(void **state)
             snprintf(why, sizeof why, "audit verify after %d crashes: %s", kills, e.msg);
             failed = 1;
         } else if ((repairs = audit_repairs()) < torn) {
-            snprintf(why, sizeof why, "%d torn audit tails were made but the log records %d "
-                                      "repairs", torn, repairs);
+            snprintf(why, sizeof why,
+                     "%d torn audit tails were made but the log records %d "
+                     "repairs",
+                     torn, repairs);
             failed = 1;
         }
     }
@@ -639,8 +648,8 @@ static void crash_loop(void **state)
         for (int o = 0; o < 6; o++)
             by_op[o] += ws[i].by_op[o];
     }
-    printf("# %d kills in %.1f s; server start to first answer: mean %.0f ms, max %.0f ms\n",
-           round, vnow() - t_begin, round ? start_ms_sum / (round + 1) : 0, start_ms_max);
+    printf("# %d kills in %.1f s; server start to first answer: mean %.0f ms, max %.0f ms\n", round,
+           vnow() - t_begin, round ? start_ms_sum / (round + 1) : 0, start_ms_max);
     printf("# acknowledged writes %lu (create %lu, update %lu, delete %lu, recover %lu, purge "
            "%lu); in flight at a kill %lu, of which applied %lu\n",
            acked, by_op[P_CREATE], by_op[P_PATCH], by_op[P_DELETE], by_op[P_RECOVER],

@@ -151,8 +151,8 @@ int vproc_start(const char *cloak_bin, const char *data_dir, const char *plat_di
         if (efd < 0 || dup2(fds[1], 1) < 0 || dup2(efd, 2) < 0) _exit(126);
         setenv("CLOAK_PLATFORM_DIR", plat_dir, 1);
         signal(SIGPIPE, SIG_DFL);
-        execl(cloak_bin, cloak_bin, "vault", "serve", "--listen", "127.0.0.1:0", "--data",
-              data_dir, (char *)NULL);
+        execl(cloak_bin, cloak_bin, "vault", "serve", "--listen", "127.0.0.1:0", "--data", data_dir,
+              (char *)NULL);
         _exit(127);
     }
     close(fds[1]);

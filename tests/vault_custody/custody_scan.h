@@ -12,12 +12,12 @@
 #define CS_MAX_NEEDLES 512
 
 typedef struct {
-    char label[96];   /* "imported RSA p (hex)" */
-    int group;        /* the caller's grouping (e.g. secret index) */
+    char label[96]; /* "imported RSA p (hex)" */
+    int group;      /* the caller's grouping (e.g. secret index) */
     uint8_t *p;
     size_t n;
     size_t hits;
-    char where[160];  /* the first hit */
+    char where[160]; /* the first hit */
 } cs_needle;
 
 typedef struct {
@@ -41,9 +41,9 @@ void cs_reset(cs_set *s);
 void cs_scan_buf(cs_set *s, const uint8_t *buf, size_t len, const char *where, uint64_t base);
 
 typedef struct {
-    uint64_t bytes;          /* bytes read and scanned */
-    uint64_t unreadable;     /* bytes of rw regions that could not be read (EIO) */
-    uint64_t skipped;        /* bytes of regions too large to be real data (sanitizer shadow) */
+    uint64_t bytes;      /* bytes read and scanned */
+    uint64_t unreadable; /* bytes of rw regions that could not be read (EIO) */
+    uint64_t skipped;    /* bytes of regions too large to be real data (sanitizer shadow) */
     unsigned regions;
 } cs_mem_stats;
 /* Every readable+writable mapping of `pid`. 0, or -1 with errno (EACCES/EPERM: no access). */

@@ -63,9 +63,19 @@ static void start_child(void)
     g_logdir = dcap_tmpdir();
     snprintf(g_out, sizeof g_out, "%s/stdout", g_logdir);
     snprintf(g_err, sizeof g_err, "%s/stderr", g_logdir);
-    const char *argv[] = {bin, "vault", "serve", "--listen", "127.0.0.1:0", "--data",
-                          F.vault_dir, "--trust-issuer", F.attest_url, "--ca",
-                          cloak_attest_service_ca(F.as), "--access-log", NULL};
+    const char *argv[] = {bin,
+                          "vault",
+                          "serve",
+                          "--listen",
+                          "127.0.0.1:0",
+                          "--data",
+                          F.vault_dir,
+                          "--trust-issuer",
+                          F.attest_url,
+                          "--ca",
+                          cloak_attest_service_ca(F.as),
+                          "--access-log",
+                          NULL};
     fflush(NULL);
     g_child = fork();
     assert_true(g_child >= 0);
@@ -122,8 +132,7 @@ static int setup(void **st)
     F.vault_dir = dcap_tmpdir();
     start_child();
     /* a bearer token of the child's own issuer (DATA_DIR/token.key, made at start) */
-    if (cloak_vault_token_issue(F.vault_dir, "crypto-officer", "custody-test", 3600, &F.admin,
-                                &e))
+    if (cloak_vault_token_issue(F.vault_dir, "crypto-officer", "custody-test", 3600, &F.admin, &e))
         fail_msg("token: %s", e.msg);
     g_kek = EVP_RSA_gen(2048);
     assert_non_null(g_kek);
@@ -232,8 +241,8 @@ static uint8_t *release_open(const char *name, size_t *len)
     X509 *cert = d2i_X509(NULL, &p, cl);
     assert_non_null(cert);
     cloak_jws v = {0};
-    if (cloak_jws_verify(jws, strlen(jws), X509_get0_pubkey(cert),
-                         CLOAK_JWS_ALLOW(CLOAK_JWS_RS256), &v, &e))
+    if (cloak_jws_verify(jws, strlen(jws), X509_get0_pubkey(cert), CLOAK_JWS_ALLOW(CLOAK_JWS_RS256),
+                         &v, &e))
         fail_msg("release JWS: %s", e.msg);
     json_t *payload = json_loadb((const char *)v.payload, v.payload_len, 0, NULL);
     const char *kh = json_string_value(json_object_get(
@@ -308,8 +317,7 @@ static void add_rsa_secrets(EVP_PKEY *pk, const char *who, int group)
 }
 
 /* An OpenSSL check that sig is the RS256 / ES256 (JOSE R||S) signature of digest by pk. */
-static void verify_sig(EVP_PKEY *pk, int ec, const uint8_t *digest, const uint8_t *sig,
-                       size_t sl)
+static void verify_sig(EVP_PKEY *pk, int ec, const uint8_t *digest, const uint8_t *sig, size_t sl)
 {
     uint8_t der[128];
     const uint8_t *s = sig;
@@ -317,8 +325,8 @@ static void verify_sig(EVP_PKEY *pk, int ec, const uint8_t *digest, const uint8_
     if (ec) {
         assert_int_equal(sl, 64);
         ECDSA_SIG *es = ECDSA_SIG_new();
-        assert_int_equal(ECDSA_SIG_set0(es, BN_bin2bn(sig, 32, NULL), BN_bin2bn(sig + 32, 32, NULL)),
-                         1);
+        assert_int_equal(
+            ECDSA_SIG_set0(es, BN_bin2bn(sig, 32, NULL), BN_bin2bn(sig + 32, 32, NULL)), 1);
         uint8_t *p = der;
         int l = i2d_ECDSA_SIG(es, &p);
         ECDSA_SIG_free(es);
@@ -405,8 +413,10 @@ static void expect_controls(const char *where, int with_n)
         cs_needle *d = &g_set.nd[i];
         if (d->group == G_CONTROL || (with_n && d->group == G_CONTROL_N)) {
             printf("positive control in %s: %s found %zu time(s)\n", where, d->label, d->hits);
-            if (!d->hits) fail_msg("positive control \"%s\" not found in %s: the scanner is "
-                                   "broken", d->label, where);
+            if (!d->hits)
+                fail_msg("positive control \"%s\" not found in %s: the scanner is "
+                         "broken",
+                         d->label, where);
         }
     }
 }

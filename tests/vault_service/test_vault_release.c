@@ -49,8 +49,9 @@ static int teardown(void **st)
 static void create_releasable(const char *name, const char *kty_json, const char *allof)
 {
     char *pol = NULL, *body = NULL, path[128];
-    assert_true(asprintf(&pol, "{\"version\":\"1.0.0\",\"anyOf\":[{\"authority\":\"%s/\","
-                               "\"allOf\":[%s]}]}",
+    assert_true(asprintf(&pol,
+                         "{\"version\":\"1.0.0\",\"anyOf\":[{\"authority\":\"%s/\","
+                         "\"allOf\":[%s]}]}",
                          F.attest_url, allof) > 0);
     char *pb = tb64url((const uint8_t *)pol, strlen(pol));
     assert_true(asprintf(&body,
@@ -67,10 +68,9 @@ static void create_releasable(const char *name, const char *kty_json, const char
     free(body);
 }
 
-static const char *const good_policy =
-    "{\"claim\":\"x-ms-sgx-is-debuggable\",\"equals\":false},"
-    "{\"claim\":\"x-ms-sgx-svn\",\"greaterOrEquals\":2},"
-    "{\"claim\":\"x-ms-attestation-type\",\"equals\":\"sgx\"}";
+static const char *const good_policy = "{\"claim\":\"x-ms-sgx-is-debuggable\",\"equals\":false},"
+                                       "{\"claim\":\"x-ms-sgx-svn\",\"greaterOrEquals\":2},"
+                                       "{\"claim\":\"x-ms-attestation-type\",\"equals\":\"sgx\"}";
 
 static long release(const char *token, const char *name, const char *nonce, const char *enc,
                     json_t **out)
@@ -108,14 +108,13 @@ static uint8_t *open_release(json_t *reply, const char *enc, size_t *len, json_t
     X509 *cert = d2i_X509(NULL, &p, (long)cl);
     assert_non_null(cert);
     cloak_jws v = {0};
-    if (cloak_jws_verify(jws, strlen(jws), X509_get0_pubkey(cert),
-                         CLOAK_JWS_ALLOW(CLOAK_JWS_RS256), &v, &e))
+    if (cloak_jws_verify(jws, strlen(jws), X509_get0_pubkey(cert), CLOAK_JWS_ALLOW(CLOAK_JWS_RS256),
+                         &v, &e))
         fail_msg("release JWS: %s", e.msg);
     json_t *payload = json_loadb((const char *)v.payload, v.payload_len, 0, NULL);
     assert_non_null(payload);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(payload, "request"),
-                                                          "enc")),
-                        enc);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(payload, "request"), "enc")), enc);
     *bundle = json_incref(json_object_get(json_object_get(payload, "response"), "key"));
     const char *kh = json_string_value(json_object_get(json_object_get(*bundle, "key"), "key_hsm"));
     assert_non_null(kh);
@@ -200,7 +199,8 @@ static void test_release_rsa(void **st)
     /* the same nonce again: replay */
     vexpect(release(tok, "rel-rsa", "n-1", NULL, &j), &j, 403, "Forbidden", "NonceReplayed");
     /* a release-only role may release, a reader may not */
-    char *ru = vtoken("crypto-service-release-user", "skr"), *rd = vtoken("reader", "rd"), *b2 = NULL;
+    char *ru = vtoken("crypto-service-release-user", "skr"), *rd = vtoken("reader", "rd"),
+         *b2 = NULL;
     assert_true(asprintf(&b2, "{\"target\":\"%s\"}", tok) > 0);
     assert_int_equal(vcall(ru, "POST", "/keys/rel-rsa/release" Q, b2, NULL, NULL, 0), 200);
     assert_int_equal(vcall(rd, "POST", "/keys/rel-rsa/release" Q, b2, &j, NULL, 0), 403);
@@ -368,10 +368,10 @@ static char *forge(const char *kid, int unsecured)
 {
     cloak_error e = {0};
     time_t now = time(NULL);
-    json_t *claims = json_pack("{s:s,s:I,s:I,s:I,s:b,s:i,s:s}", "iss", F.attest_url, "iat",
-                               (json_int_t)now, "nbf", (json_int_t)now, "exp",
-                               (json_int_t)now + 600, "x-ms-sgx-is-debuggable", 0, "x-ms-sgx-svn",
-                               3, "x-ms-attestation-type", "sgx");
+    json_t *claims =
+        json_pack("{s:s,s:I,s:I,s:I,s:b,s:i,s:s}", "iss", F.attest_url, "iat", (json_int_t)now,
+                  "nbf", (json_int_t)now, "exp", (json_int_t)now + 600, "x-ms-sgx-is-debuggable", 0,
+                  "x-ms-sgx-svn", 3, "x-ms-attestation-type", "sgx");
     json_object_set_new(claims, "x-ms-runtime", json_loads(g_runtime, 0, NULL));
     char *p = json_dumps(claims, JSON_COMPACT), *out = NULL;
     json_t *h = json_pack("{s:s,s:s}", "kid", kid, "typ", "JWT");
@@ -412,9 +412,8 @@ static void test_deny_not_exportable(void **st)
 {
     (void)st;
     json_t *j = NULL;
-    assert_int_equal(vcall(F.admin, "POST", "/keys/d-noexp/create" Q, "{\"kty\":\"oct\"}", NULL,
-                           NULL, 0),
-                     200);
+    assert_int_equal(
+        vcall(F.admin, "POST", "/keys/d-noexp/create" Q, "{\"kty\":\"oct\"}", NULL, NULL, 0), 200);
     char *tok = attest_token(g_runtime, 0, 0x5a, 3);
     vexpect(release(tok, "d-noexp", NULL, NULL, &j), &j, 403, "Forbidden", "KeyNotExportable");
     free(tok);
@@ -424,8 +423,9 @@ static void test_deny_not_exportable(void **st)
 static char *policy_env(const char *allof)
 {
     char *pol = NULL, *env = NULL;
-    assert_true(asprintf(&pol, "{\"version\":\"1.0.0\",\"anyOf\":[{\"authority\":\"%s/\","
-                               "\"allOf\":[%s]}]}",
+    assert_true(asprintf(&pol,
+                         "{\"version\":\"1.0.0\",\"anyOf\":[{\"authority\":\"%s/\","
+                         "\"allOf\":[%s]}]}",
                          F.attest_url, allof) > 0);
     char *pb = tb64url((const uint8_t *)pol, strlen(pol));
     assert_true(asprintf(&env, "{\"contentType\":\"application/json\",\"data\":\"%s\"}", pb) > 0);
@@ -458,8 +458,10 @@ static void released_bundle_has(json_t *reply, const char *want, const char *tag
     char *d = strndup((const char *)doc, dl);
     if (!strstr(d, want)) fail_msg("released policy %s lacks %s", d, want);
     const char *t = json_string_value(json_object_get(json_object_get(bundle, "tags"), "t"));
-    if (tag) assert_string_equal(t, tag);
-    else assert_null(t);
+    if (tag)
+        assert_string_equal(t, tag);
+    else
+        assert_null(t);
     free(d);
     free(doc);
     free(k);

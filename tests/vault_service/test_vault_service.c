@@ -90,9 +90,9 @@ static void test_auth_and_rbac(void **st)
         assert_int_equal(vcall(t, "POST", "/keys/rb2/sign" Q, body, NULL, NULL, 0), m[i].sign);
         snprintf(body, sizeof body, "{\"alg\":\"RSA-OAEP\",\"value\":\"%s\"}", dg);
         assert_int_equal(vcall(t, "POST", "/keys/rb2/wrapkey" Q, body, NULL, NULL, 0), m[i].wrap);
-        assert_int_equal(vcall(t, "PATCH", "/keys/rb2" Q, "{\"tags\":{\"by\":\"matrix\"}}", NULL,
-                               NULL, 0),
-                         m[i].update);
+        assert_int_equal(
+            vcall(t, "PATCH", "/keys/rb2" Q, "{\"tags\":{\"by\":\"matrix\"}}", NULL, NULL, 0),
+            m[i].update);
         if (m[i].del == 403)
             assert_int_equal(vcall(t, "DELETE", "/keys/rb2" Q, NULL, NULL, NULL, 0), 403);
         free(t);
@@ -116,9 +116,9 @@ static void test_create_get_list(void **st)
     EVP_PKEY *pk = bundle_pub(r);
     assert_int_equal(EVP_PKEY_get_bits(pk), 3072);
     EVP_PKEY_free(pk);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(r, "attributes"),
-                                                          "recoveryLevel")),
-                        "Recoverable+Purgeable");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(r, "attributes"), "recoveryLevel")),
+        "Recoverable+Purgeable");
     /* latest with the trailing slash and a percent-encoded query name; by version */
     assert_int_equal(vcall(F.admin, "GET", "/keys/r1/?api%2Dversion=2025-07-01", NULL, &j, NULL, 0),
                      200);
@@ -189,8 +189,8 @@ static void test_create_get_list(void **st)
     }
     assert_int_equal(seen, 5);
     assert_true(pages >= 4);
-    vexpect(vcall(F.admin, "GET", "/keys?api-version=7.6&maxresults=26", NULL, &j, NULL, 0), &j, 400,
-            "BadParameter", NULL);
+    vexpect(vcall(F.admin, "GET", "/keys?api-version=7.6&maxresults=26", NULL, &j, NULL, 0), &j,
+            400, "BadParameter", NULL);
     json_decref(r);
     json_decref(e);
     json_decref(o);
@@ -205,7 +205,8 @@ static void test_lifecycle(void **st)
     /* update: disable + tags; a disabled key signs nothing */
     snprintf(path, sizeof path, "/keys/lc1/%s" Q, kid_version(k));
     assert_int_equal(vcall(F.admin, "PATCH", path,
-                           "{\"attributes\":{\"enabled\":false},\"tags\":{\"x\":\"y\"}}", &j, NULL, 0),
+                           "{\"attributes\":{\"enabled\":false},\"tags\":{\"x\":\"y\"}}", &j, NULL,
+                           0),
                      200);
     assert_true(json_is_false(json_object_get(json_object_get(j, "attributes"), "enabled")));
     assert_string_equal(json_string_value(json_object_get(json_object_get(j, "tags"), "x")), "y");
@@ -359,9 +360,8 @@ static void test_crypto_ops(void **st)
         json_decref(j);
         c = EVP_PKEY_CTX_new(pub, NULL);
         assert_int_equal(EVP_PKEY_verify_init(c), 1);
-        assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(c, pss ? RSA_PKCS1_PSS_PADDING
-                                                             : RSA_PKCS1_PADDING),
-                         1);
+        assert_int_equal(
+            EVP_PKEY_CTX_set_rsa_padding(c, pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING), 1);
         assert_int_equal(EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()), 1);
         if (pss) assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(c, 32), 1);
         assert_int_equal(EVP_PKEY_verify(c, sig, n, dg, 32), 1);
@@ -415,10 +415,10 @@ static void test_crypto_ops(void **st)
     static const uint8_t kd[32] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa,
                                    0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05,
                                    0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f};
-    static const uint8_t want[40] = {
-        0x28, 0xc9, 0xf4, 0x04, 0xc4, 0xb8, 0x10, 0xf4, 0xcb, 0xcc, 0xb3, 0x5c, 0xfb, 0x87,
-        0xf8, 0x26, 0x3f, 0x57, 0x86, 0xe2, 0xd8, 0x0e, 0xd3, 0x26, 0xcb, 0xc7, 0xf0, 0xe7,
-        0x1a, 0x99, 0xf4, 0x3b, 0xfb, 0x98, 0x8b, 0x9b, 0x7a, 0x02, 0xdd, 0x21};
+    static const uint8_t want[40] = {0x28, 0xc9, 0xf4, 0x04, 0xc4, 0xb8, 0x10, 0xf4, 0xcb, 0xcc,
+                                     0xb3, 0x5c, 0xfb, 0x87, 0xf8, 0x26, 0x3f, 0x57, 0x86, 0xe2,
+                                     0xd8, 0x0e, 0xd3, 0x26, 0xcb, 0xc7, 0xf0, 0xe7, 0x1a, 0x99,
+                                     0xf4, 0x3b, 0xfb, 0x98, 0x8b, 0x9b, 0x7a, 0x02, 0xdd, 0x21};
     memcpy(data, kd, 32);
     char *kb = tb64url(kek, 32);
     snprintf(body, sizeof body, "{\"key\":{\"kty\":\"oct\",\"k\":\"%s\"},\"Hsm\":true}", kb);
@@ -566,10 +566,14 @@ static void test_audit_chain(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_auth_and_rbac),   cmocka_unit_test(test_create_get_list),
-        cmocka_unit_test(test_lifecycle),       cmocka_unit_test(test_rotate_backup_restore),
-        cmocka_unit_test(test_crypto_ops),      cmocka_unit_test(test_rng),
-        cmocka_unit_test(test_no_key_bytes_at_rest), cmocka_unit_test(test_audit_chain),
+        cmocka_unit_test(test_auth_and_rbac),
+        cmocka_unit_test(test_create_get_list),
+        cmocka_unit_test(test_lifecycle),
+        cmocka_unit_test(test_rotate_backup_restore),
+        cmocka_unit_test(test_crypto_ops),
+        cmocka_unit_test(test_rng),
+        cmocka_unit_test(test_no_key_bytes_at_rest),
+        cmocka_unit_test(test_audit_chain),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

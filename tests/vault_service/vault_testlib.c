@@ -70,14 +70,14 @@ char *vtoken(const char *role, const char *subject)
 {
     char *t = NULL;
     cloak_error e = {0};
-    if (cloak_vault_token_issue_at(F.vault_dir, role, subject, time(NULL) - 2 * 3600,
-                                   24 * 3600, &t, &e))
+    if (cloak_vault_token_issue_at(F.vault_dir, role, subject, time(NULL) - 2 * 3600, 24 * 3600, &t,
+                                   &e))
         fail_msg("token: %s", e.msg);
     return t;
 }
 
-long vcall(const char *token, const char *method, const char *path, const char *body,
-           json_t **json, char *www_auth, size_t www_len)
+long vcall(const char *token, const char *method, const char *path, const char *body, json_t **json,
+           char *www_auth, size_t www_len)
 {
     char url[1024], auth[4096], rid[64];
     cloak_http_response r = {0};
@@ -190,7 +190,8 @@ char *attest_token(const char *runtime_json, int debug, uint8_t mrsigner_byte, u
     cloak_error e = {0};
     memset(&r, 0, sizeof r);
     cloak_platform_cpusvn(F.plat, r.cpusvn);
-    r.attr_flags = CLOAK_SGX_FLAG_INIT | CLOAK_SGX_FLAG_MODE64BIT | (debug ? CLOAK_SGX_FLAG_DEBUG : 0);
+    r.attr_flags =
+        CLOAK_SGX_FLAG_INIT | CLOAK_SGX_FLAG_MODE64BIT | (debug ? CLOAK_SGX_FLAG_DEBUG : 0);
     r.attr_xfrm = 0x3;
     memset(r.mrenclave, 0xe1, sizeof r.mrenclave);
     memset(r.mrsigner, mrsigner_byte, sizeof r.mrsigner);
@@ -201,8 +202,9 @@ char *attest_token(const char *runtime_json, int debug, uint8_t mrsigner_byte, u
     if (cloak_platform_quote(F.plat, body, &q, &qlen, &e)) fail_msg("quote: %s", e.msg);
     char *bq = tb64url(q, qlen), *br = tb64url((const uint8_t *)runtime_json, strlen(runtime_json));
     char *req = NULL, url[256];
-    assert_true(asprintf(&req, "{\"quote\":\"%s\",\"runtimeData\":{\"data\":\"%s\",\"dataType\":\"JSON\"}}",
-                         bq, br) > 0);
+    assert_true(
+        asprintf(&req, "{\"quote\":\"%s\",\"runtimeData\":{\"data\":\"%s\",\"dataType\":\"JSON\"}}",
+                 bq, br) > 0);
     snprintf(url, sizeof url, "%s/attest/SgxEnclave?api-version=2022-08-01", F.attest_url);
     cloak_http_response resp = {0};
     const char *hdrs[] = {"Content-Type: application/json", NULL};
@@ -211,7 +213,9 @@ char *attest_token(const char *runtime_json, int debug, uint8_t mrsigner_byte, u
         fail_msg("attest: %s", e.msg);
     json_t *j = json_loadb((const char *)resp.body.p, resp.body.len, 0, NULL);
     const char *tok = json_string_value(json_object_get(j, "token"));
-    if (resp.status != 200 || !tok) fail_msg("attest: HTTP %ld %.*s", resp.status, (int)resp.body.len, (const char *)resp.body.p);
+    if (resp.status != 200 || !tok)
+        fail_msg("attest: HTTP %ld %.*s", resp.status, (int)resp.body.len,
+                 (const char *)resp.body.p);
     char *out = strdup(tok);
     json_decref(j);
     cloak_http_response_free(&resp);

@@ -48,8 +48,8 @@ void vfix_teardown(void);
 char *vtoken(const char *role, const char *subject);
 /* One request; returns the status; *json the parsed body (may be NULL); hdr (may be NULL)
  * receives WWW-Authenticate when present. token NULL = no Authorization. */
-long vcall(const char *token, const char *method, const char *path, const char *body,
-           json_t **json, char *www_auth, size_t www_len);
+long vcall(const char *token, const char *method, const char *path, const char *body, json_t **json,
+           char *www_auth, size_t www_len);
 /* Same with the admin token, printf-style path, and the body as a json_pack format result. */
 long vcallj(const char *method, const char *path, json_t *body, json_t **out);
 const char *verr_code(const json_t *j);

@@ -107,8 +107,13 @@ static cloak_skrx_flow flow(const char *name, const char *enc, const char *alg,
         .token = g_release_token,
         .key = name,
         .enc = enc,
-        .ct = {.alg = alg, .ct = r->value, .ct_len = r->value_len, .iv = r->iv,
-               .iv_len = r->iv_len, .tag = r->tag, .tag_len = r->tag_len},
+        .ct = {.alg = alg,
+               .ct = r->value,
+               .ct_len = r->value_len,
+               .iv = r->iv,
+               .iv_len = r->iv_len,
+               .tag = r->tag,
+               .tag_len = r->tag_len},
     };
     return f;
 }
@@ -239,9 +244,9 @@ static void test_policy_refused(void **st)
     vault_encrypt("skr-other", "A256GCM", "not for product 3", &r);
     if (cloak_skrx_attest(g_enc, F.attest_url, cloak_attest_service_ca(F.as), &tok, &e))
         fail_msg("%s", e.msg);
-    assert_int_equal(cloak_vault_key_release(g_client, "skr-other", NULL, tok, "p-1", NULL, &jws,
-                                             &e),
-                     CLOAK_EPERM);
+    assert_int_equal(
+        cloak_vault_key_release(g_client, "skr-other", NULL, tok, "p-1", NULL, &jws, &e),
+        CLOAK_EPERM);
     assert_null(jws);
     assert_int_equal(cloak_vault_client_last(g_client)->status, 403);
     assert_string_equal(cloak_vault_client_last(g_client)->inner, "PolicyNotSatisfied");
@@ -266,13 +271,11 @@ static void test_debug_refused(void **st)
     if (cloak_skrx_new(cloak_skrx_debug_image(), F.plat_dir, &d, &e)) fail_msg("%s", e.msg);
     assert_true(cloak_skrx_identity(d)->debug);
     assert_int_equal(cloak_skrx_identity(d)->product_id, 3);
-    assert_memory_equal(cloak_skrx_identity(d)->mrsigner, cloak_skrx_identity(g_enc)->mrsigner,
-                        32);
+    assert_memory_equal(cloak_skrx_identity(d)->mrsigner, cloak_skrx_identity(g_enc)->mrsigner, 32);
     create_key("skr-dbg", "oct-HSM", 256, 3);
     if (cloak_skrx_attest(d, F.attest_url, cloak_attest_service_ca(F.as), &tok, &e))
         fail_msg("%s", e.msg);
-    assert_int_equal(cloak_vault_key_release(g_client, "skr-dbg", NULL, tok, "d-1", NULL, &jws,
-                                             &e),
+    assert_int_equal(cloak_vault_key_release(g_client, "skr-dbg", NULL, tok, "d-1", NULL, &jws, &e),
                      CLOAK_EPERM);
     assert_string_equal(cloak_vault_client_last(g_client)->inner, "PolicyNotSatisfied");
     assert_non_null(strstr(e.msg, "x-ms-sgx-is-debuggable"));
@@ -364,8 +367,12 @@ static void test_forged_refused(void **st)
     size_t pl = 0;
     create_key("skr-forge", "oct-HSM", 256, 3);
     vault_encrypt("skr-forge", "A256GCM", msg, &r);
-    cloak_skrx_ciphertext c = {.alg = "A256GCM", .ct = r.value, .ct_len = r.value_len,
-                               .iv = r.iv, .iv_len = r.iv_len, .tag = r.tag,
+    cloak_skrx_ciphertext c = {.alg = "A256GCM",
+                               .ct = r.value,
+                               .ct_len = r.value_len,
+                               .iv = r.iv,
+                               .iv_len = r.iv_len,
+                               .tag = r.tag,
                                .tag_len = r.tag_len};
     if (cloak_skrx_attest(g_enc, F.attest_url, cloak_attest_service_ca(F.as), &tok, &e))
         fail_msg("%s", e.msg);
@@ -411,16 +418,14 @@ static void test_forged_refused(void **st)
     free(att_ca);
     expect_refused(jws, g_release_pem, "another-nonce", &c, "nonce differs");
     /* the enclave survived all of that, and the genuine answer opens */
-    if (cloak_skrx_open(g_enc, jws, g_release_pem, nonce, &c, &pt, &pl, &e))
-        fail_msg("%s", e.msg);
+    if (cloak_skrx_open(g_enc, jws, g_release_pem, nonce, &c, &pt, &pl, &e)) fail_msg("%s", e.msg);
     assert_int_equal(pl, strlen(msg));
     assert_memory_equal(pt, msg, pl);
     cloak_free_secret(pt, pl);
     /* Pinning is the caller's job: a host that names the forger's certificate as the CA
      * makes the enclave accept the forged JWS -- and still gets nothing the vault did not
      * wrap for this enclave's KEK (the payload is the vault's). */
-    if (cloak_skrx_open(g_enc, forged, other_pem, nonce, &c, &pt, &pl, &e))
-        fail_msg("%s", e.msg);
+    if (cloak_skrx_open(g_enc, forged, other_pem, nonce, &c, &pt, &pl, &e)) fail_msg("%s", e.msg);
     assert_memory_equal(pt, msg, strlen(msg));
     cloak_free_secret(pt, pl);
     free(forged);
@@ -439,12 +444,9 @@ static void test_forged_refused(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_evidence),
-        cmocka_unit_test(test_release_oct),
-        cmocka_unit_test(test_release_rsa),
-        cmocka_unit_test(test_policy_refused),
-        cmocka_unit_test(test_debug_refused),
-        cmocka_unit_test(test_forged_refused),
+        cmocka_unit_test(test_evidence),      cmocka_unit_test(test_release_oct),
+        cmocka_unit_test(test_release_rsa),   cmocka_unit_test(test_policy_refused),
+        cmocka_unit_test(test_debug_refused), cmocka_unit_test(test_forged_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -343,8 +343,8 @@ cloak_err ve_h_release(const uint8_t *in, size_t in_len, uint8_t *out, size_t ou
     if (ve_parse_release(in, in_len, &m))
         return cloak_trusted_fail(CLOAK_EINVAL, "malformed RELEASE request");
     const uint8_t *blob = m.blob, *bind = m.bind, *kn = m.kek_n, *ke = m.kek_e, *enc = m.enc;
-    size_t blob_len = m.blob_len, bind_len = m.bind_len, kn_len = m.kek_n_len,
-           ke_len = m.kek_e_len, enc_len = m.enc_len;
+    size_t blob_len = m.blob_len, bind_len = m.bind_len, kn_len = m.kek_n_len, ke_len = m.kek_e_len,
+           enc_len = m.enc_len;
     static const struct {
         const char *name, *md;
     } encs[] = {{"CKM_RSA_AES_KEY_WRAP", "SHA1"},
