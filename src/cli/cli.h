@@ -55,5 +55,8 @@ int cli_parse_duration(const char *s, unsigned *out);
 int cli_parse_listen(const char *s, char *host, size_t hlen, uint16_t *port);
 /* "sgx", "tdx", "snp"/"sevsnp", and "auto" when allow_auto. */
 int cli_parse_tee(const char *s, int allow_auto, cloak_tee_type *t);
+/* An evidence file: binary as is; hex text (as some tools print quotes, whitespace allowed)
+ * is decoded. *out is malloc'd. */
+cloak_err cli_read_evidence(const char *path, uint8_t **out, size_t *len, cloak_error *why);
 
 #endif

@@ -68,39 +68,6 @@ static void help(FILE *f)
         "(the others were still done); 2 usage.\n");
 }
 
-/* Evidence files are binary; hex text (as some tools print quotes) is decoded. */
-static cloak_err read_evidence(const char *path, uint8_t **out, size_t *len, cloak_error *why)
-{
-    uint8_t *b;
-    size_t n, digits = 0, other = 0;
-    cloak_err rc = cloak_file_read(path, &b, &n, why);
-    if (rc) return rc;
-    for (size_t i = 0; i < n; i++) {
-        if (isxdigit(b[i]))
-            digits++;
-        else if (!isspace(b[i]))
-            other++;
-    }
-    if (n && !other && digits % 2 == 0) {
-        char *t = malloc(digits + 1);
-        size_t k = 0;
-        if (!t) {
-            free(b);
-            return cloak_error_set(why, CLOAK_ENOMEM, "out of memory");
-        }
-        for (size_t i = 0; i < n; i++)
-            if (isxdigit(b[i])) t[k++] = (char)b[i];
-        t[k] = 0;
-        free(b);
-        rc = cloak_hex_decode(t, out, len, why);
-        free(t);
-        return rc;
-    }
-    *out = b;
-    *len = n;
-    return CLOAK_OK;
-}
-
 /* The key from a file (surrounding whitespace dropped) or the environment; *key is malloc'd. */
 static cloak_err read_key(const char *file, char **key, size_t *cap, cloak_error *why)
 {
@@ -282,7 +249,7 @@ int cmd_evidence_fetch_collateral(int argc, char **argv)
         goto out;
     }
     for (size_t i = 0; i < ne; i++) {
-        if (read_evidence(ev_paths[i], &bufs[i], &ev[i].len, &why)) {
+        if (cli_read_evidence(ev_paths[i], &bufs[i], &ev[i].len, &why)) {
             cloak_error_wrap(&why, "--evidence %s", ev_paths[i]);
             ret = cli_fail(&why);
             goto out;

@@ -12,40 +12,6 @@
 
 #define MAX_CERTS 8
 
-/* Evidence files are binary; hex text (as some tools print quotes) is decoded. */
-static cloak_err read_evidence(const char *path, uint8_t **out, size_t *len, cloak_error *why)
-{
-    uint8_t *b;
-    size_t n;
-    cloak_err rc = cloak_file_read(path, &b, &n, why);
-    if (rc) return rc;
-    size_t digits = 0, other = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (isxdigit(b[i]))
-            digits++;
-        else if (!isspace(b[i]))
-            other++;
-    }
-    if (n && !other && digits % 2 == 0) {
-        char *t = malloc(digits + 1);
-        size_t k = 0;
-        if (!t) {
-            free(b);
-            return cloak_error_set(why, CLOAK_ENOMEM, "out of memory");
-        }
-        for (size_t i = 0; i < n; i++)
-            if (isxdigit(b[i])) t[k++] = (char)b[i];
-        t[k] = 0;
-        free(b);
-        rc = cloak_hex_decode(t, out, len, why);
-        free(t);
-        return rc;
-    }
-    *out = b;
-    *len = n;
-    return CLOAK_OK;
-}
-
 static void print_claims(const json_t *claims, int as_json)
 {
     if (as_json) {
@@ -240,7 +206,7 @@ int cmd_evidence_verify(int argc, char **argv)
     pol.report_data = rd;
     pol.measurement = meas;
     pol.signer = signer;
-    if (read_evidence(argv[optind], &ev, &ev_len, &why)) goto fail;
+    if (cli_read_evidence(argv[optind], &ev, &ev_len, &why)) goto fail;
     for (size_t i = 0; i < ncerts; i++)
         if (cloak_file_read(certs[i], &certbuf[i], &l, &why))
             goto fail;
@@ -311,7 +277,7 @@ int cmd_evidence_show(int argc, char **argv)
     size_t n = 0;
     json_t *fields = NULL;
     int rc = CLI_FAIL;
-    if (read_evidence(argv[optind], &ev, &n, &why) ||
+    if (cli_read_evidence(argv[optind], &ev, &n, &why) ||
         cloak_evidence_show(ev, n, type, &fields, &why)) {
         cli_fail(&why);
         goto out;

@@ -93,6 +93,39 @@ int cli_parse_duration(const char *s, unsigned *out)
 }
 
 /* host:port, [v6]:port, or :port. */
+cloak_err cli_read_evidence(const char *path, uint8_t **out, size_t *len, cloak_error *why)
+{
+    uint8_t *b;
+    size_t n;
+    cloak_err rc = cloak_file_read(path, &b, &n, why);
+    if (rc) return rc;
+    size_t digits = 0, other = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isxdigit(b[i]))
+            digits++;
+        else if (!isspace(b[i]))
+            other++;
+    }
+    if (n && !other && digits % 2 == 0) {
+        char *t = malloc(digits + 1);
+        size_t k = 0;
+        if (!t) {
+            free(b);
+            return cloak_error_set(why, CLOAK_ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < n; i++)
+            if (isxdigit(b[i])) t[k++] = (char)b[i];
+        t[k] = 0;
+        free(b);
+        rc = cloak_hex_decode(t, out, len, why);
+        free(t);
+        return rc;
+    }
+    *out = b;
+    *len = n;
+    return CLOAK_OK;
+}
+
 int cli_parse_listen(const char *s, char *host, size_t hlen, uint16_t *port)
 {
     const char *colon = strrchr(s, ':');

@@ -223,66 +223,13 @@ static uint8_t *key_op(const char *name, const char *op, const char *alg, const 
  * CKM_RSA_AES_KEY_WRAP), then RFC 5649. Returns PKCS#8 DER (RSA, EC) or the raw oct key. */
 static uint8_t *release_open(const char *name, size_t *len)
 {
-    cloak_error e = {0};
     char *tok = attest_token(g_runtime, 0, 0x5a, 3), *body = NULL, path[128];
     assert_true(asprintf(&body, "{\"target\":\"%s\"}", tok) > 0);
     snprintf(path, sizeof path, "/keys/%s/release" Q, name);
     json_t *reply = call_ok("POST", path, body);
     const char *jws = json_string_value(json_object_get(reply, "value"));
     assert_non_null(jws);
-    json_t *hdr = NULL;
-    if (cloak_jws_peek_header(jws, strlen(jws), &hdr, &e)) fail_msg("%s", e.msg);
-    const char *x5c = json_string_value(json_array_get(json_object_get(hdr, "x5c"), 0));
-    assert_non_null(x5c);
-    uint8_t *der = malloc(strlen(x5c));
-    int cl = EVP_DecodeBlock(der, (const unsigned char *)x5c, (int)strlen(x5c));
-    assert_true(cl > 0);
-    const uint8_t *p = der;
-    X509 *cert = d2i_X509(NULL, &p, cl);
-    assert_non_null(cert);
-    cloak_jws v = {0};
-    if (cloak_jws_verify(jws, strlen(jws), X509_get0_pubkey(cert), CLOAK_JWS_ALLOW(CLOAK_JWS_RS256),
-                         &v, &e))
-        fail_msg("release JWS: %s", e.msg);
-    json_t *payload = json_loadb((const char *)v.payload, v.payload_len, 0, NULL);
-    const char *kh = json_string_value(json_object_get(
-        json_object_get(json_object_get(json_object_get(payload, "response"), "key"), "key"),
-        "key_hsm"));
-    assert_non_null(kh);
-    size_t khl, ctl;
-    uint8_t *khj = tb64url_dec(kh, &khl);
-    json_t *k = json_loadb((const char *)khj, khl, 0, NULL);
-    assert_non_null(k);
-    uint8_t *ct = tb64url_dec(json_string_value(json_object_get(k, "ciphertext")), &ctl);
-    assert_true(ctl > 256);
-    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(g_kek, NULL);
-    uint8_t aes[256];
-    size_t al = sizeof aes;
-    assert_int_equal(EVP_PKEY_decrypt_init(c), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_oaep_md(c, EVP_sha1()), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha1()), 1);
-    assert_int_equal(EVP_PKEY_decrypt(c, aes, &al, ct, 256), 1);
-    EVP_PKEY_CTX_free(c);
-    assert_int_equal(al, 32);
-    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
-    EVP_CIPHER_CTX_set_flags(x, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-    uint8_t *out = malloc(ctl);
-    int ol = 0, fl = 0;
-    assert_int_equal(EVP_DecryptInit_ex(x, EVP_aes_256_wrap_pad(), NULL, aes, NULL), 1);
-    assert_int_equal(EVP_DecryptUpdate(x, out, &ol, ct + 256, (int)(ctl - 256)), 1);
-    assert_int_equal(EVP_DecryptFinal_ex(x, out + ol, &fl), 1);
-    EVP_CIPHER_CTX_free(x);
-    *len = (size_t)(ol + fl);
-    OPENSSL_cleanse(aes, sizeof aes);
-    free(ct);
-    json_decref(k);
-    free(khj);
-    json_decref(payload);
-    cloak_jws_clear(&v);
-    X509_free(cert);
-    free(der);
-    json_decref(hdr);
+    uint8_t *out = vopen_release(jws, g_kek, NULL, len, NULL, NULL);
     json_decref(reply);
     free(body);
     free(tok);

@@ -85,80 +85,21 @@ static long release(const char *token, const char *name, const char *nonce, cons
     return s;
 }
 
-/* Verify the release JWS with its own x5c certificate, unwrap key_hsm with the KEK; returns
- * the target bytes (PKCS#8 DER or raw) and the released bundle. */
+/* Open the release in `reply` with the test's KEK (vault_testlib); check the request echo and
+ * the KEK's kid. Returns the target bytes (PKCS#8 DER or raw) and the released bundle. */
 static uint8_t *open_release(json_t *reply, const char *enc, size_t *len, json_t **bundle)
 {
-    cloak_error e = {0};
     const char *jws = json_string_value(json_object_get(reply, "value"));
     assert_non_null(jws);
-    json_t *hdr = NULL;
-    if (cloak_jws_peek_header(jws, strlen(jws), &hdr, &e)) fail_msg("%s", e.msg);
-    size_t cl;
-    uint8_t *der = NULL;
-    {
-        const char *x5c = json_string_value(json_array_get(json_object_get(hdr, "x5c"), 0));
-        assert_non_null(x5c);
-        der = malloc(strlen(x5c));
-        int n = EVP_DecodeBlock(der, (const unsigned char *)x5c, (int)strlen(x5c));
-        assert_true(n > 0);
-        cl = (size_t)n;
-    }
-    const uint8_t *p = der;
-    X509 *cert = d2i_X509(NULL, &p, (long)cl);
-    assert_non_null(cert);
-    cloak_jws v = {0};
-    if (cloak_jws_verify(jws, strlen(jws), X509_get0_pubkey(cert), CLOAK_JWS_ALLOW(CLOAK_JWS_RS256),
-                         &v, &e))
-        fail_msg("release JWS: %s", e.msg);
-    json_t *payload = json_loadb((const char *)v.payload, v.payload_len, 0, NULL);
-    assert_non_null(payload);
+    json_t *payload = NULL, *kh = NULL;
+    uint8_t *out = vopen_release(jws, g_kek, enc, len, &payload, &kh);
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(payload, "request"), "enc")), enc);
-    *bundle = json_incref(json_object_get(json_object_get(payload, "response"), "key"));
-    const char *kh = json_string_value(json_object_get(json_object_get(*bundle, "key"), "key_hsm"));
-    assert_non_null(kh);
-    size_t khl;
-    uint8_t *khj = tb64url_dec(kh, &khl);
-    json_t *k = json_loadb((const char *)khj, khl, 0, NULL);
-    assert_non_null(k);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(k, "header"), "kid")),
+    assert_string_equal(json_string_value(json_object_get(json_object_get(kh, "header"), "kid")),
                         "kek-1");
-    size_t ctl;
-    uint8_t *ct = tb64url_dec(json_string_value(json_object_get(k, "ciphertext")), &ctl);
-    assert_true(ctl > 256);
-    /* RSA-OAEP part */
-    const EVP_MD *md = !strcmp(enc, "RSA_AES_KEY_WRAP_256")   ? EVP_sha256()
-                       : !strcmp(enc, "RSA_AES_KEY_WRAP_384") ? EVP_sha384()
-                                                              : EVP_sha1();
-    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(g_kek, NULL);
-    uint8_t aes[512];
-    size_t al = sizeof aes;
-    assert_int_equal(EVP_PKEY_decrypt_init(c), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_oaep_md(c, md), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(c, md), 1);
-    assert_int_equal(EVP_PKEY_decrypt(c, aes, &al, ct, 256), 1);
-    EVP_PKEY_CTX_free(c);
-    assert_int_equal(al, 32);
-    /* RFC 5649 part */
-    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
-    EVP_CIPHER_CTX_set_flags(x, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-    uint8_t *out = malloc(ctl);
-    int ol = 0, fl = 0;
-    assert_int_equal(EVP_DecryptInit_ex(x, EVP_aes_256_wrap_pad(), NULL, aes, NULL), 1);
-    assert_int_equal(EVP_DecryptUpdate(x, out, &ol, ct + 256, (int)(ctl - 256)), 1);
-    assert_int_equal(EVP_DecryptFinal_ex(x, out + ol, &fl), 1);
-    EVP_CIPHER_CTX_free(x);
-    *len = (size_t)(ol + fl);
-    free(ct);
-    json_decref(k);
-    free(khj);
+    *bundle = json_incref(json_object_get(json_object_get(payload, "response"), "key"));
+    json_decref(kh);
     json_decref(payload);
-    cloak_jws_clear(&v);
-    X509_free(cert);
-    free(der);
-    json_decref(hdr);
     return out;
 }
 

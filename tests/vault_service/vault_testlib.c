@@ -6,7 +6,9 @@
 #include "evidence/dcap_testlib.h"
 #include "vault/auth.h"
 
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <openssl/x509.h>
 
 vfix F;
 
@@ -223,5 +225,77 @@ char *attest_token(const char *runtime_json, int debug, uint8_t mrsigner_byte, u
     free(bq);
     free(br);
     free(q);
+    return out;
+}
+
+uint8_t *vopen_release(const char *jws, EVP_PKEY *kek, const char *enc, size_t *len,
+                       json_t **payload_out, json_t **key_hsm_out)
+{
+    cloak_error e = {0};
+    json_t *hdr = NULL;
+    if (cloak_jws_peek_header(jws, strlen(jws), &hdr, &e)) fail_msg("%s", e.msg);
+    const char *x5c = json_string_value(json_array_get(json_object_get(hdr, "x5c"), 0));
+    assert_non_null(x5c);
+    uint8_t *der = malloc(strlen(x5c));
+    int cl = EVP_DecodeBlock(der, (const unsigned char *)x5c, (int)strlen(x5c));
+    assert_true(cl > 0);
+    const uint8_t *p = der;
+    X509 *cert = d2i_X509(NULL, &p, cl);
+    assert_non_null(cert);
+    cloak_jws v = {0};
+    if (cloak_jws_verify(jws, strlen(jws), X509_get0_pubkey(cert), CLOAK_JWS_ALLOW(CLOAK_JWS_RS256),
+                         &v, &e))
+        fail_msg("release JWS: %s", e.msg);
+    json_t *payload = json_loadb((const char *)v.payload, v.payload_len, 0, NULL);
+    assert_non_null(payload);
+    const char *kh = json_string_value(json_object_get(
+        json_object_get(json_object_get(json_object_get(payload, "response"), "key"), "key"),
+        "key_hsm"));
+    assert_non_null(kh);
+    size_t khl, ctl;
+    uint8_t *khj = tb64url_dec(kh, &khl);
+    json_t *k = json_loadb((const char *)khj, khl, 0, NULL);
+    assert_non_null(k);
+    uint8_t *ct = tb64url_dec(json_string_value(json_object_get(k, "ciphertext")), &ctl);
+    assert_true(ctl > 256);
+    /* RSA-OAEP of the AES key, with the hash `enc` names (SHA-1 for CKM_RSA_AES_KEY_WRAP) */
+    const EVP_MD *md = enc && !strcmp(enc, "RSA_AES_KEY_WRAP_256")   ? EVP_sha256()
+                       : enc && !strcmp(enc, "RSA_AES_KEY_WRAP_384") ? EVP_sha384()
+                                                                     : EVP_sha1();
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(kek, NULL);
+    uint8_t aes[512];
+    size_t al = sizeof aes;
+    assert_int_equal(EVP_PKEY_decrypt_init(c), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_oaep_md(c, md), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(c, md), 1);
+    assert_int_equal(EVP_PKEY_decrypt(c, aes, &al, ct, 256), 1);
+    EVP_PKEY_CTX_free(c);
+    assert_int_equal(al, 32);
+    /* then RFC 5649 of the key */
+    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+    EVP_CIPHER_CTX_set_flags(x, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+    uint8_t *out = malloc(ctl);
+    int ol = 0, fl = 0;
+    assert_int_equal(EVP_DecryptInit_ex(x, EVP_aes_256_wrap_pad(), NULL, aes, NULL), 1);
+    assert_int_equal(EVP_DecryptUpdate(x, out, &ol, ct + 256, (int)(ctl - 256)), 1);
+    assert_int_equal(EVP_DecryptFinal_ex(x, out + ol, &fl), 1);
+    EVP_CIPHER_CTX_free(x);
+    OPENSSL_cleanse(aes, sizeof aes);
+    *len = (size_t)(ol + fl);
+    free(ct);
+    free(khj);
+    if (key_hsm_out)
+        *key_hsm_out = k;
+    else
+        json_decref(k);
+    if (payload_out)
+        *payload_out = payload;
+    else
+        json_decref(payload);
+    cloak_jws_clear(&v);
+    X509_free(cert);
+    free(der);
+    json_decref(hdr);
     return out;
 }

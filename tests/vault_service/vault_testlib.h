@@ -67,4 +67,12 @@ EVP_PKEY *bundle_pub(const json_t *bundle);
  * the DEBUG attribute. */
 char *attest_token(const char *runtime_json, int debug, uint8_t mrsigner_byte, uint16_t svn);
 
+/* Open a release JWS as its recipient would, with OpenSSL only: verify it with the certificate
+ * in its x5c (RS256), then unwrap key_hsm with the KEK's private key: RSA-OAEP (the hash `enc`
+ * names; NULL = CKM_RSA_AES_KEY_WRAP, SHA-1) of an AES-256 key, then RFC 5649. Returns the key
+ * (PKCS#8 DER for RSA/EC, raw for oct; malloc'd); *payload_out and *key_hsm_out (may be NULL)
+ * get the JWS payload and the decoded key_hsm object, for the caller to free. */
+uint8_t *vopen_release(const char *jws, EVP_PKEY *kek, const char *enc, size_t *len,
+                       json_t **payload_out, json_t **key_hsm_out);
+
 #endif
