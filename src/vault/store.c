@@ -140,26 +140,6 @@ cloak_err cloak_vstore_need(int cond, const char *what, cloak_error *why)
                 : cloak_error_set(why, CLOAK_EINVAL, "vault store: %s is missing or empty", what);
 }
 
-static cloak_err begin(cloak_vault_store *s, int id, cloak_error *why)
-{
-    return cloak_vstore_run(s, id, "starting a transaction", why);
-}
-
-static cloak_err commit(cloak_vault_store *s, cloak_error *why)
-{
-    return cloak_vstore_run(s, ST_COMMIT, "committing", why);
-}
-
-static void lock(cloak_vault_store *s)
-{
-    pthread_mutex_lock(&s->mu);
-}
-
-static void unlock(cloak_vault_store *s)
-{
-    pthread_mutex_unlock(&s->mu);
-}
-
 /* ---- open / close ---- */
 
 /* Read one integer pragma (or any single-integer query). */
@@ -315,12 +295,12 @@ cloak_err cloak_vault_store_nonce_use(cloak_vault_store *s, const char *nonce, i
 {
     cloak_err err = cloak_vstore_need(cloak_vstore_nonempty(nonce), "the nonce", why);
     if (err) return err;
-    lock(s);
+    vstore_lock(s);
     int prune = s->nonce_calls++ % NONCE_PRUNE_EVERY == 0;
     /* synchronous cannot change inside a transaction: switch before BEGIN, back after. */
     if ((err = cloak_vstore_run(s, ST_SYNC_NORMAL, "setting synchronous=NORMAL", why))) goto out;
     if (prune) {
-        if ((err = begin(s, ST_BEGIN_IMMEDIATE, why))) goto out;
+        if ((err = vstore_begin(s, ST_BEGIN_IMMEDIATE, why))) goto out;
         sqlite3_bind_int64(s->st[ST_NONCE_PRUNE], 1, now);
         if ((err = cloak_vstore_run(s, ST_NONCE_PRUNE, "pruning expired nonces", why))) goto out;
     }
@@ -334,7 +314,7 @@ cloak_err cloak_vault_store_nonce_use(cloak_vault_store *s, const char *nonce, i
         err = cloak_error_set(why, CLOAK_EEXIST,
                               "the release nonce was already used (replay); ask for a new nonce");
     cloak_vstore_done(q);
-    if (!err && prune) err = commit(s, why);
+    if (!err && prune) err = vstore_commit(s, why);
 out:
     if (err) cloak_vstore_rollback(s);
     /* Back to FULL for every other write. If this fails the connection stays at NORMAL,
@@ -344,7 +324,7 @@ out:
         if (why) *why = tmp;
         err = tmp.code;
     }
-    unlock(s);
+    vstore_unlock(s);
     return err;
 }
 
@@ -355,11 +335,11 @@ cloak_err cloak_vault_store_kv_put(cloak_vault_store *s, const char *k, const ch
     if ((err = cloak_vstore_need(cloak_vstore_nonempty(k), "the setting name", why)) ||
         (err = cloak_vstore_need(v != NULL, "the setting value", why)))
         return err;
-    lock(s);
+    vstore_lock(s);
     cloak_vstore_bind_text(s->st[ST_KV_PUT], 1, k);
     cloak_vstore_bind_text(s->st[ST_KV_PUT], 2, v);
     err = cloak_vstore_run(s, ST_KV_PUT, "writing a setting", why);
-    unlock(s);
+    vstore_unlock(s);
     return err;
 }
 
@@ -369,7 +349,7 @@ cloak_err cloak_vault_store_kv_get(cloak_vault_store *s, const char *k, char **v
     if ((err = cloak_vstore_need(cloak_vstore_nonempty(k), "the setting name", why)) ||
         (err = cloak_vstore_need(v != NULL, "the output value", why)))
         return err;
-    lock(s);
+    vstore_lock(s);
     sqlite3_stmt *q = s->st[ST_KV_GET];
     cloak_vstore_bind_text(q, 1, k);
     int rc = sqlite3_step(q);
@@ -385,14 +365,14 @@ cloak_err cloak_vault_store_kv_get(cloak_vault_store *s, const char *k, char **v
         err = cloak_vstore_fail(s, why, "reading a setting");
     }
     cloak_vstore_done(q);
-    unlock(s);
+    vstore_unlock(s);
     return err;
 }
 
 cloak_err cloak_vault_store_integrity_check(cloak_vault_store *s, cloak_error *why)
 {
     cloak_err err = CLOAK_OK;
-    lock(s);
+    vstore_lock(s);
     sqlite3_stmt *q = s->st[ST_INTEGRITY];
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
@@ -413,6 +393,6 @@ cloak_err cloak_vault_store_integrity_check(cloak_vault_store *s, cloak_error *w
             err = cloak_vstore_fail(s, why, "checking integrity");
     }
     cloak_vstore_done(q);
-    unlock(s);
+    vstore_unlock(s);
     return err;
 }

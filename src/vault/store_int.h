@@ -56,6 +56,27 @@ struct cloak_vault_store {
 cloak_err cloak_vstore_fail(cloak_vault_store *s, cloak_error *why, const char *what);
 /* Step a cached statement that returns no rows we need, then reset it. */
 cloak_err cloak_vstore_run(cloak_vault_store *s, int id, const char *what, cloak_error *why);
+
+/* Transactions and the store mutex (statement `id` is a BEGIN statement). */
+static inline cloak_err vstore_begin(cloak_vault_store *s, int id, cloak_error *why)
+{
+    return cloak_vstore_run(s, id, "starting a transaction", why);
+}
+
+static inline cloak_err vstore_commit(cloak_vault_store *s, cloak_error *why)
+{
+    return cloak_vstore_run(s, ST_COMMIT, "committing", why);
+}
+
+static inline void vstore_lock(cloak_vault_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+}
+
+static inline void vstore_unlock(cloak_vault_store *s)
+{
+    pthread_mutex_unlock(&s->mu);
+}
 /* Roll back after a failure (a no-op when no transaction is open). */
 void cloak_vstore_rollback(cloak_vault_store *s);
 /* A malloc'd copy of a text column; NULL for SQL NULL or out of memory. */

@@ -14,26 +14,6 @@
 
 #define PAGE_CAP 100000 /* larger pages are cut (with *more = 1) */
 
-static cloak_err begin(cloak_vault_store *s, int id, cloak_error *why)
-{
-    return cloak_vstore_run(s, id, "starting a transaction", why);
-}
-
-static cloak_err commit(cloak_vault_store *s, cloak_error *why)
-{
-    return cloak_vstore_run(s, ST_COMMIT, "committing", why);
-}
-
-static void lock(cloak_vault_store *s)
-{
-    pthread_mutex_lock(&s->mu);
-}
-
-static void unlock(cloak_vault_store *s)
-{
-    pthread_mutex_unlock(&s->mu);
-}
-
 static int is_constraint(cloak_vault_store *s)
 {
     return (sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_CONSTRAINT;
@@ -160,8 +140,8 @@ cloak_err cloak_vault_store_put_version(cloak_vault_store *s, const char *name, 
     if (err) return err;
     int64_t id;
     int deleted;
-    lock(s);
-    if ((err = begin(s, ST_BEGIN_IMMEDIATE, why))) goto out;
+    vstore_lock(s);
+    if ((err = vstore_begin(s, ST_BEGIN_IMMEDIATE, why))) goto out;
     if ((err = key_lookup(s, name, &id, &deleted, why))) goto out;
     if (deleted) {
         err = deleted_conflict(name, why);
@@ -173,10 +153,10 @@ cloak_err cloak_vault_store_put_version(cloak_vault_store *s, const char *name, 
         id = sqlite3_last_insert_rowid(s->db);
     }
     if ((err = insert_version(s, id, name, version, meta, blob, blob_len, why))) goto out;
-    err = commit(s, why);
+    err = vstore_commit(s, why);
 out:
     if (err) cloak_vstore_rollback(s);
-    unlock(s);
+    vstore_unlock(s);
     return err;
 }
 
@@ -187,7 +167,7 @@ static cloak_err get_one(cloak_vault_store *s, int id, const char *name, const c
     sqlite3_stmt *q = s->st[id];
     cloak_vault_keyrec r;
     cloak_err err = CLOAK_OK;
-    lock(s);
+    vstore_lock(s);
     cloak_vstore_bind_text(q, 1, name);
     if (version) cloak_vstore_bind_text(q, 2, version);
     int rc = sqlite3_step(q);
@@ -205,7 +185,7 @@ static cloak_err get_one(cloak_vault_store *s, int id, const char *name, const c
         err = cloak_vstore_fail(s, why, "reading a key");
     }
     cloak_vstore_done(q);
-    unlock(s);
+    vstore_unlock(s);
     return err;
 }
 
@@ -253,13 +233,13 @@ cloak_err cloak_vault_store_update_meta(cloak_vault_store *s, const char *name, 
         (err = cloak_vstore_need(cloak_vstore_nonempty(version), "the key version", why)) ||
         (err = cloak_vstore_need(meta != NULL, "the key metadata", why)))
         return err;
-    lock(s);
+    vstore_lock(s);
     sqlite3_stmt *q = s->st[ST_UPDATE_META];
     cloak_vstore_bind_text(q, 1, name);
     cloak_vstore_bind_text(q, 2, version);
     cloak_vstore_bind_text(q, 3, meta);
     err = change(s, ST_UPDATE_META, "updating a key version", "Key not found: ", name, why);
-    unlock(s);
+    vstore_unlock(s);
     return err;
 }
 
@@ -270,11 +250,11 @@ cloak_err cloak_vault_store_delete(cloak_vault_store *s, const char *name, const
     if ((err = cloak_vstore_need(cloak_vstore_nonempty(name), "the key name", why)) ||
         (err = cloak_vstore_need(deleted != NULL, "the deletion record", why)))
         return err;
-    lock(s);
+    vstore_lock(s);
     cloak_vstore_bind_text(s->st[ST_DELETE], 1, name);
     cloak_vstore_bind_text(s->st[ST_DELETE], 2, deleted);
     err = change(s, ST_DELETE, "deleting a key", "Key not found: ", name, why);
-    unlock(s);
+    vstore_unlock(s);
     return err;
 }
 
@@ -282,10 +262,10 @@ cloak_err cloak_vault_store_recover(cloak_vault_store *s, const char *name, cloa
 {
     cloak_err err = cloak_vstore_need(cloak_vstore_nonempty(name), "the key name", why);
     if (err) return err;
-    lock(s);
+    vstore_lock(s);
     cloak_vstore_bind_text(s->st[ST_RECOVER], 1, name);
     err = change(s, ST_RECOVER, "recovering a key", "Deleted Key not found: ", name, why);
-    unlock(s);
+    vstore_unlock(s);
     return err;
 }
 
@@ -293,11 +273,11 @@ cloak_err cloak_vault_store_purge(cloak_vault_store *s, const char *name, cloak_
 {
     cloak_err err = cloak_vstore_need(cloak_vstore_nonempty(name), "the key name", why);
     if (err) return err;
-    lock(s);
+    vstore_lock(s);
     /* One statement: the key row and (ON DELETE CASCADE) all its versions go atomically. */
     cloak_vstore_bind_text(s->st[ST_PURGE], 1, name);
     err = change(s, ST_PURGE, "purging a key", "Deleted Key not found: ", name, why);
-    unlock(s);
+    vstore_unlock(s);
     return err;
 }
 
@@ -362,13 +342,13 @@ static cloak_err list_names(cloak_vault_store *s, int id, const char *after, siz
 {
     cloak_err err = list_args(&max, recs, n, more, why);
     if (err) return err;
-    lock(s);
+    vstore_lock(s);
     sqlite3_stmt *q = s->st[id];
     cloak_vstore_bind_text(q, 1, after ? after : ""); /* every name sorts after "" */
     sqlite3_bind_int64(q, 2, (sqlite3_int64)max + 1);
     err = collect(s, q, max, 0, recs, n, more, why);
     cloak_vstore_done(q);
-    unlock(s);
+    vstore_unlock(s);
     return err;
 }
 
@@ -395,8 +375,8 @@ static cloak_err versions_of(cloak_vault_store *s, const char *name, int64_t aft
     int64_t id;
     int deleted;
     cloak_err err;
-    lock(s);
-    if ((err = begin(s, ST_BEGIN_READ, why))) goto out;
+    vstore_lock(s);
+    if ((err = vstore_begin(s, ST_BEGIN_READ, why))) goto out;
     if ((err = key_lookup(s, name, &id, &deleted, why))) goto out;
     if (!id || deleted) {
         err = cloak_error_set(why, CLOAK_ENOTFOUND, "Key not found: %s", name);
@@ -410,10 +390,10 @@ static cloak_err versions_of(cloak_vault_store *s, const char *name, int64_t aft
     }
     err = collect(s, q, all ? SIZE_MAX : max, all, recs, n, more, why);
     cloak_vstore_done(q);
-    if (!err) err = commit(s, why);
+    if (!err) err = vstore_commit(s, why);
 out:
     if (err) cloak_vstore_rollback(s);
-    unlock(s);
+    vstore_unlock(s);
     return err;
 }
 
@@ -456,8 +436,8 @@ cloak_err cloak_vault_store_restore(cloak_vault_store *s, const cloak_vault_keyr
     }
     int64_t id;
     int deleted;
-    lock(s);
-    if ((err = begin(s, ST_BEGIN_IMMEDIATE, why))) goto out;
+    vstore_lock(s);
+    if ((err = vstore_begin(s, ST_BEGIN_IMMEDIATE, why))) goto out;
     if ((err = key_lookup(s, name, &id, &deleted, why))) goto out;
     if (deleted) {
         err = deleted_conflict(name, why);
@@ -476,9 +456,9 @@ cloak_err cloak_vault_store_restore(cloak_vault_store *s, const cloak_vault_keyr
     for (size_t i = 0; i < n && !err; i++)
         err = insert_version(s, id, name, recs[i].version, recs[i].meta, recs[i].blob,
                              recs[i].blob_len, why);
-    if (!err) err = commit(s, why);
+    if (!err) err = vstore_commit(s, why);
 out:
     if (err) cloak_vstore_rollback(s);
-    unlock(s);
+    vstore_unlock(s);
     return err;
 }
